@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+import { pino } from 'pino'
+import { PROTOCOL_VERSION } from '@monit/protocol'
+import { agentHelp, ConfigError, loadAgentConfig } from './config.ts'
+import { Agent } from './agent.ts'
+import { AGENT_VERSION } from './version.ts'
+
+const usage = `usage: monit-agent --controller URL [options]
+
+The token is best given in MONIT_AGENT_TOKEN, so that it does not show in
+the process list. Options (each also read from its environment variable):
+${agentHelp()}
+  --help                  print this text
+  --version               print the agent and protocol versions`
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage)
+    return 0
+  }
+  if (argv.includes('--version')) {
+    console.log(`monit-agent ${AGENT_VERSION} (protocol ${PROTOCOL_VERSION})`)
+    return 0
+  }
+
+  let config
+  try {
+    config = loadAgentConfig(argv)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    console.error(`monit-agent: ${error.message}`)
+    return 2
+  }
+
+  const log = pino({ level: config.logLevel, redact: { paths: ['token', '*.token'], censor: '[redacted]' } })
+  const agent = new Agent(config, log)
+  agent.start()
+
+  const exitCode = await new Promise<number>((done) => {
+    process.once('SIGINT', () => done(0))
+    process.once('SIGTERM', () => done(0))
+    agent.onFatal(() => done(3))
+  })
+  log.info({ exit_code: exitCode }, 'agent stopping')
+  await agent.stop()
+  return exitCode
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    console.error('monit-agent: failed:', error)
+    process.exitCode = 1
+  },
+)

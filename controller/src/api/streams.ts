@@ -1,0 +1,112 @@
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import { checkStreamUrl } from '@monit/protocol'
+import { InvalidField, StreamExists, StreamNotFound } from '../errors.ts'
+import type { ControllerContext, StoredStream } from '../context.ts'
+import { ErrorBody, StreamCreateBody, StreamIdParams, StreamList, StreamUpdateBody, StreamView } from './schemas.ts'
+
+const base = '/api/state/streams/v1'
+
+const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody }
+
+function checkUrl(url: string | undefined): void {
+  if (url === undefined) return
+  const result = checkStreamUrl(url)
+  if (!result.ok) throw new InvalidField('body/url', result.message)
+}
+
+function checkProbe(probe: { interval_s?: number; sample_s?: number } | undefined, current?: StoredStream): void {
+  const interval = probe?.interval_s ?? current?.probe.interval_s
+  const sample = probe?.sample_s ?? current?.probe.sample_s
+  if (interval !== undefined && sample !== undefined && sample >= interval) {
+    throw new InvalidField('body/probe/sample_s', `sample window of ${sample} s must be shorter than the interval of ${interval} s`)
+  }
+}
+
+/** Registers the stream state routes. */
+export async function streamRoutes(app: FastifyInstance, context: ControllerContext): Promise<void> {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>()
+  const { repository, scheduler } = context
+
+  const view = (stream: StoredStream) => ({
+    ...stream,
+    unassigned_reason: stream.desired_state === 'up' ? scheduler.unassignedReason(stream.id) ?? null : null,
+  })
+
+  const load = async (id: string): Promise<StoredStream> => {
+    const stream = await repository.getStream(id)
+    if (stream === undefined) throw new StreamNotFound(id)
+    return stream
+  }
+
+  api.get(base, { schema: { response: { 200: StreamList } } }, async () => {
+    const streams = await repository.listStreams()
+    return { streams: streams.map(view) }
+  })
+
+  api.get(`${base}/:id`, { schema: { params: StreamIdParams, response: { 200: StreamView, ...errors } } }, async (request) => {
+    return view(await load(request.params.id))
+  })
+
+  api.post(
+    `${base}/:id/create`,
+    { schema: { params: StreamIdParams, body: StreamCreateBody, response: { 201: StreamView, ...errors } } },
+    async (request, reply) => {
+      const { id } = request.params
+      checkUrl(request.body.url)
+      checkProbe(request.body.probe)
+      if ((await repository.getStream(id)) !== undefined) throw new StreamExists(id)
+
+      const stream = await repository.createStream({ id, ...request.body })
+      request.log.info({ stream_id: id, desired_state: stream.desired_state }, 'stream created')
+      await scheduler.reconcile()
+      reply.code(201)
+      return view((await repository.getStream(id)) ?? stream)
+    },
+  )
+
+  api.post(
+    `${base}/:id/update`,
+    { schema: { params: StreamIdParams, body: StreamUpdateBody, response: { 200: StreamView, ...errors } } },
+    async (request) => {
+      const { id } = request.params
+      const current = await load(id)
+      checkUrl(request.body.url)
+      checkProbe(request.body.probe, current)
+
+      await repository.updateStream(id, request.body)
+      request.log.info({ stream_id: id, fields: Object.keys(request.body) }, 'stream updated')
+      await scheduler.streamChanged(id)
+      return view(await load(id))
+    },
+  )
+
+  for (const state of ['up', 'down'] as const) {
+    api.post(
+      `${base}/:id/${state}`,
+      { schema: { params: StreamIdParams, response: { 200: StreamView, ...errors } } },
+      async (request) => {
+        const { id } = request.params
+        await load(id)
+        await repository.setDesiredState(id, state)
+        request.log.info({ stream_id: id, desired_state: state }, 'stream desired state changed')
+        await scheduler.reconcile()
+        return view(await load(id))
+      },
+    )
+  }
+
+  api.delete(
+    `${base}/:id/delete`,
+    { schema: { params: StreamIdParams, response: { 200: Type.Object({ id: Type.String(), deleted: Type.Boolean() }), ...errors } } },
+    async (request) => {
+      const { id } = request.params
+      await load(id)
+      scheduler.streamDeleted(id)
+      await repository.deleteStream(id)
+      request.log.info({ stream_id: id }, 'stream deleted')
+      return { id, deleted: true }
+    },
+  )
+}

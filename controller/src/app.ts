@@ -1,0 +1,144 @@
+import { mkdir } from 'node:fs/promises'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import websocket from '@fastify/websocket'
+import { pino, type Logger } from 'pino'
+import { MAX_FRAME_BYTES } from '@monit/protocol'
+import type { ControllerConfig } from './config.ts'
+import type { ControllerContext } from './context.ts'
+import { openRepository } from './repository/index.ts'
+import { openStorage } from './storage/index.ts'
+import { BatchWriter } from './storage/writer.ts'
+import { AgentHub } from './hub/hub.ts'
+import { Scheduler } from './scheduler/scheduler.ts'
+import { Ingest } from './ingest.ts'
+import { bearerToken, verifyAgentToken } from './auth.ts'
+import { Unauthorized } from './errors.ts'
+import { streamRoutes } from './api/streams.ts'
+import { agentRoutes } from './api/agents.ts'
+import { queryRoutes } from './api/query.ts'
+import { formatValidationError } from './api/validation.ts'
+import { CONTROLLER_VERSION } from './version.ts'
+
+export interface Controller {
+  app: FastifyInstance
+  context: ControllerContext
+  /** Starts listening; returns the bound address, such as http://127.0.0.1:8080. */
+  listen(): Promise<string>
+  close(): Promise<void>
+}
+
+/** Creates the controller's logger; secrets in headers and bodies print as [redacted]. */
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    redact: {
+      paths: ['req.headers.authorization', 'headers.authorization', 'token', 'password', '*.token', '*.password'],
+      censor: '[redacted]',
+    },
+  })
+}
+
+/** Opens the repository and storage and wires the API, hub and scheduler. */
+export async function buildController(config: ControllerConfig, logger = createLogger(config.logLevel)): Promise<Controller> {
+  await mkdir(config.dataDir, { recursive: true })
+  const repository = await openRepository(config.databaseUrl, logger)
+  await repository.markAllAgentsDisconnected()
+  const storage = await openStorage({
+    url: config.clickhouseUrl,
+    dataDir: config.dataDir,
+    database: config.clickhouseDatabase,
+    ttlDays: config.ttlDays,
+    logger,
+  })
+  await storage.init()
+  const writerOptions = { maxRows: config.flushRows, flushMs: config.flushMs, logger }
+  const metricsWriter = new BatchWriter(storage, 'metrics', writerOptions)
+  const statusWriter = new BatchWriter(storage, 'statuses', writerOptions)
+
+  let ingest: Ingest | undefined
+  const hub: AgentHub = new AgentHub({
+    logger: logger.child({ component: 'hub' }),
+    controllerVersion: CONTROLLER_VERSION,
+    heartbeatIntervalS: config.heartbeatIntervalS,
+    handlers: {
+      agentConnected: async (session) => {
+        const { hello } = session
+        await repository.upsertAgentOnHello({
+          id: hello.agent_id,
+          name: hello.name,
+          version: hello.version,
+          protocol: hello.protocol,
+          labels: hello.labels,
+          capacity: hello.capacity,
+          remoteAddress: session.remoteAddress,
+        })
+        await scheduler.agentConnected(hello.agent_id, hello.streams)
+      },
+      agentDisconnected: async (session) => {
+        await repository.markAgentDisconnected(session.agentId, new Date())
+        scheduler.agentDisconnected(session.agentId, session.capacity)
+      },
+      metrics: (session, message) => ingest!.metrics(session, message),
+      status: (session, message) => ingest!.status(session, message),
+      heartbeat: (session) => {
+        repository.touchAgent(session.agentId, new Date()).catch((error: unknown) => {
+          session.log.warn({ err: error }, 'recording agent heartbeat failed')
+        })
+      },
+    },
+  })
+  const scheduler = new Scheduler(
+    repository,
+    { connected: () => hub.all(), send: (agentId, message) => hub.send(agentId, message) },
+    logger.child({ component: 'scheduler' }),
+    config.reassignGraceS,
+  )
+  ingest = new Ingest(metricsWriter, statusWriter, repository, scheduler, logger.child({ component: 'ingest' }))
+  await scheduler.start()
+
+  const context: ControllerContext = { config, logger, repository, storage, scheduler, hub, version: CONTROLLER_VERSION }
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: 1024 * 1024,
+    // Unknown fields are rejected with 400 rather than silently dropped.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    schemaErrorFormatter: formatValidationError,
+  })
+  await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } })
+
+  app.get('/healthz', async () => ({ status: 'ok', version: CONTROLLER_VERSION }))
+  await app.register(async (scope) => {
+    scope.addHook('preValidation', async (request) => {
+      const token = bearerToken(request)
+      if (token === undefined) throw new Unauthorized('missing agent token; send Authorization: Bearer TOKEN')
+      const who = await verifyAgentToken(token, config.agentToken, repository)
+      if (who === undefined) {
+        request.log.warn({ remote_address: request.ip }, 'agent token rejected')
+        throw new Unauthorized('invalid or revoked agent token')
+      }
+    })
+    scope.get('/api/agents/v1/ws', { websocket: true }, (socket, request) => {
+      hub.accept(socket, request.ip)
+    })
+  })
+  await app.register((scope) => streamRoutes(scope, context))
+  await app.register((scope) => agentRoutes(scope, context))
+  await app.register((scope) => queryRoutes(scope, context))
+
+  const close = async (): Promise<void> => {
+    scheduler.stop()
+    await hub.closeAll()
+    await app.close()
+    await metricsWriter.close()
+    await statusWriter.close()
+    await storage.close()
+    await repository.close()
+  }
+
+  return {
+    app,
+    context,
+    listen: () => app.listen({ host: config.host, port: config.port }),
+    close,
+  }
+}

@@ -1,0 +1,19 @@
+import type { Logger } from 'pino'
+import type { ControllerConfig } from './config.ts'
+import type { Repository, Stream } from './repository/index.ts'
+import type { Storage } from './storage/index.ts'
+import type { Scheduler } from './scheduler/scheduler.ts'
+import type { AgentHub } from './hub/hub.ts'
+
+export type StoredStream = Stream
+
+/** The parts of a running controller that routes and handlers share. */
+export interface ControllerContext {
+  config: ControllerConfig
+  logger: Logger
+  repository: Repository
+  storage: Storage
+  scheduler: Scheduler
+  hub: AgentHub
+  version: string
+}

@@ -1,0 +1,56 @@
+import type { Logger } from 'pino'
+import type { Metrics, Status } from '@monit/protocol'
+import type { Repository } from './repository/index.ts'
+import type { BatchWriter } from './storage/writer.ts'
+import type { Scheduler } from './scheduler/scheduler.ts'
+import type { AgentSession } from './hub/session.ts'
+
+/**
+ * Turns what agents send into ClickHouse rows and repository updates,
+ * dropping results of an assignment that is no longer current.
+ */
+export class Ingest {
+  constructor(
+    private readonly metricsWriter: BatchWriter,
+    private readonly statusWriter: BatchWriter,
+    private readonly repository: Repository,
+    private readonly scheduler: Scheduler,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Stores one agent batch under its batch id, the deduplication token, so a
+   * batch sent again after a lost ack is stored once.
+   */
+  async metrics(session: AgentSession, message: Metrics): Promise<void> {
+    const current = message.rows.filter((row) => this.scheduler.isCurrent(row.stream_id, session.agentId, row.epoch))
+    const stale = message.rows.length - current.length
+    if (stale > 0) {
+      session.log.info({ batch_id: message.batch_id, stale }, 'dropping rows of an assignment that is no longer current')
+    }
+    if (current.length === 0) return
+
+    const rows = current.map(({ ts_ms, ...row }) => ({ ...row, agent_id: session.agentId, insert_ts: ts_ms }))
+    await this.metricsWriter.write(rows, message.batch_id)
+
+    const latest = new Map<string, { ts: number; epoch: number }>()
+    for (const row of current) {
+      if (row.ts_ms >= (latest.get(row.stream_id)?.ts ?? 0)) latest.set(row.stream_id, { ts: row.ts_ms, epoch: row.epoch })
+    }
+    for (const [streamId, { ts, epoch }] of latest) await this.repository.recordProbe(streamId, ts, { epoch })
+  }
+
+  async status(session: AgentSession, message: Status): Promise<void> {
+    const { stream_id: streamId, epoch } = message
+    if (!this.scheduler.isCurrent(streamId, session.agentId, epoch)) {
+      session.log.info({ stream_id: streamId, epoch }, 'dropping status of an assignment that is no longer current')
+      return
+    }
+
+    this.statusWriter.add([
+      { stream_id: streamId, agent_id: session.agentId, epoch, status: message.status, reason: message.reason, insert_ts: message.ts_ms },
+    ])
+    await this.repository.recordStatus(streamId, message.status, message.reason, message.ts_ms, { epoch })
+    this.log.info({ stream_id: streamId, agent_id: session.agentId, status: message.status, reason: message.reason }, 'stream status changed')
+  }
+}

@@ -1,0 +1,25 @@
+import type { Knex } from 'knex'
+import * as initial from './0001_initial.ts'
+
+export interface RepositoryMigration extends Knex.Migration {
+  name: string
+}
+
+/**
+ * Every settings migration, oldest first. Add new ones at the end; never
+ * rename or edit one that has shipped (knex_migrations records the names).
+ */
+export const migrations: readonly RepositoryMigration[] = [initial]
+
+/** knex migrationSource over the list above, so bundlers see every migration. */
+export const migrationSource: Knex.MigrationSource<RepositoryMigration> = {
+  async getMigrations() {
+    return [...migrations]
+  },
+  getMigrationName(migration) {
+    return migration.name
+  },
+  async getMigration(migration) {
+    return migration
+  },
+}

@@ -1,0 +1,398 @@
+import knexFactory, { type Knex } from 'knex'
+import { raw } from 'objection'
+import { describeDatabase, knexConfig, parseDatabaseUrl, type DatabaseConfig } from './config.ts'
+import { DuplicateStreamError, isUniqueViolation, RepositoryError, StreamNotFoundError } from './errors.ts'
+import { migrationSource } from './migrations/index.ts'
+import { AgentModel, AgentTokenModel, StreamModel } from './models.ts'
+import { generateAgentToken, hashAgentTokenSecret, hashesEqual, parseAgentToken } from './tokens.ts'
+import type {
+  Agent,
+  AgentHello,
+  AgentToken,
+  DesiredState,
+  EpochFence,
+  NewAgentToken,
+  NewStream,
+  ProbeSettings,
+  RepositoryLogger,
+  RepositoryOptions,
+  Stream,
+  StreamPatch,
+  StreamStatusValue,
+  Timestamp,
+} from './types.ts'
+
+const DEFAULT_PROBE: ProbeSettings = { interval_s: 10, sample_s: 5, timeout_s: 10 }
+const MYSQL_UNKNOWN_DATABASE = 1049
+const DUMMY_HASH = hashAgentTokenSecret('monit-dummy-secret')
+
+function iso(ms: number): string
+function iso(ms: number | null): string | null
+function iso(ms: number | null): string | null {
+  return ms === null || ms === undefined ? null : new Date(ms).toISOString()
+}
+
+function toMs(at: Timestamp): number {
+  const ms = at instanceof Date ? at.getTime() : at
+  if (!Number.isFinite(ms)) throw new RangeError(`invalid timestamp ${String(at)}`)
+  return Math.trunc(ms)
+}
+
+function toStream(row: StreamModel): Stream {
+  return {
+    id: row.id,
+    url: row.url,
+    desired_state: row.desired_state,
+    probe: { interval_s: row.probe_interval_s, sample_s: row.sample_s, timeout_s: row.timeout_s },
+    labels: { ...row.labels },
+    agent_id: row.agent_id ?? null,
+    epoch: row.epoch,
+    assigned_at: iso(row.assigned_at ?? null),
+    status: row.status ?? null,
+    status_reason: row.status_reason ?? null,
+    status_at: iso(row.status_at ?? null),
+    last_probe_at: iso(row.last_probe_at ?? null),
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  }
+}
+
+function toAgent(row: AgentModel): Agent {
+  return {
+    id: row.id,
+    name: row.name,
+    version: row.version,
+    protocol: row.protocol,
+    labels: { ...row.labels },
+    capacity: row.capacity,
+    connected: row.connected,
+    connected_at: iso(row.connected_at ?? null),
+    last_seen_at: iso(row.last_seen_at ?? null),
+    disconnected_at: iso(row.disconnected_at ?? null),
+    remote_address: row.remote_address ?? null,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  }
+}
+
+function toAgentToken(row: AgentTokenModel): AgentToken {
+  return {
+    id: row.id,
+    name: row.name,
+    created_at: iso(row.created_at),
+    last_used_at: iso(row.last_used_at ?? null),
+    revoked_at: iso(row.revoked_at ?? null),
+  }
+}
+
+function probeColumns(probe: Partial<ProbeSettings> | undefined): Partial<StreamModel> {
+  const columns: Partial<StreamModel> = {}
+  if (probe?.interval_s !== undefined) columns.probe_interval_s = probe.interval_s
+  if (probe?.sample_s !== undefined) columns.sample_s = probe.sample_s
+  if (probe?.timeout_s !== undefined) columns.timeout_s = probe.timeout_s
+  return columns
+}
+
+/**
+ * The controller's settings store: streams, agents and agent tokens, on
+ * SQLite or MariaDB/MySQL. Get one from openRepository.
+ */
+export class Repository {
+  readonly knex: Knex
+  readonly client: DatabaseConfig['client']
+  private readonly now: () => number
+  private readonly Streams: typeof StreamModel
+  private readonly Agents: typeof AgentModel
+  private readonly Tokens: typeof AgentTokenModel
+
+  constructor(knex: Knex, client: DatabaseConfig['client'], options: RepositoryOptions = {}) {
+    this.knex = knex
+    this.client = client
+    this.now = options.now ?? Date.now
+    this.Streams = StreamModel.bindKnex(knex)
+    this.Agents = AgentModel.bindKnex(knex)
+    this.Tokens = AgentTokenModel.bindKnex(knex)
+  }
+
+  private ms(at: Timestamp | undefined): number {
+    return at === undefined ? Math.trunc(this.now()) : toMs(at)
+  }
+
+  // Streams
+
+  /** Every stream, ordered by id. */
+  async listStreams(): Promise<Stream[]> {
+    const rows = await this.Streams.query().orderBy('id')
+    return rows.map(toStream)
+  }
+
+  async getStream(id: string): Promise<Stream | undefined> {
+    const row = await this.Streams.query().findById(id)
+    return row ? toStream(row) : undefined
+  }
+
+  /** Adds a stream; throws DuplicateStreamError (code STREAM_EXISTS) when the id is taken. */
+  async createStream(input: NewStream): Promise<Stream> {
+    const now = this.ms(undefined)
+    const probe = { ...DEFAULT_PROBE, ...input.probe }
+    try {
+      await this.Streams.query().insert({
+        id: input.id,
+        url: input.url,
+        desired_state: input.desired_state ?? 'up',
+        probe_interval_s: probe.interval_s,
+        sample_s: probe.sample_s,
+        timeout_s: probe.timeout_s,
+        labels: input.labels ?? {},
+        agent_id: null,
+        epoch: 0,
+        created_at: now,
+        updated_at: now,
+      })
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new DuplicateStreamError(input.id)
+      throw err
+    }
+    const created = await this.getStream(input.id)
+    if (!created) throw new StreamNotFoundError(input.id)
+    return created
+  }
+
+  /** Changes a stream's settings and returns it; throws StreamNotFoundError. */
+  async updateStream(id: string, patch: StreamPatch): Promise<Stream> {
+    const columns: Partial<StreamModel> = { ...probeColumns(patch.probe), updated_at: this.ms(undefined) }
+    if (patch.url !== undefined) columns.url = patch.url
+    if (patch.desired_state !== undefined) columns.desired_state = patch.desired_state
+    if (patch.labels !== undefined) columns.labels = patch.labels
+    return this.knex.transaction(async (trx) => {
+      const changed = await this.Streams.query(trx).findById(id).patch(columns)
+      const row = changed > 0 ? await this.Streams.query(trx).findById(id) : undefined
+      if (!row) throw new StreamNotFoundError(id)
+      return toStream(row)
+    })
+  }
+
+  /** Sets desired_state and returns the stream; throws StreamNotFoundError. */
+  async setDesiredState(id: string, state: DesiredState): Promise<Stream> {
+    return this.updateStream(id, { desired_state: state })
+  }
+
+  /** Removes a stream; false when there was none. */
+  async deleteStream(id: string): Promise<boolean> {
+    const deleted = await this.Streams.query().deleteById(id)
+    return deleted > 0
+  }
+
+  /**
+   * Assigns the stream to agentId (null: to nobody), sets assigned_at and
+   * increments epoch, atomically. Returns the new epoch; throws StreamNotFoundError.
+   */
+  async assignStream(id: string, agentId: string | null, at?: Timestamp): Promise<number> {
+    const assignedAt = agentId === null ? null : this.ms(at)
+    return this.knex.transaction(async (trx) => {
+      const changed = await this.Streams.query(trx)
+        .findById(id)
+        .patch({ agent_id: agentId, assigned_at: assignedAt, epoch: raw('?? + 1', ['epoch']) })
+      const row = changed > 0 ? await this.Streams.query(trx).findById(id).select('epoch') : undefined
+      if (!row) throw new StreamNotFoundError(id)
+      return row.epoch
+    })
+  }
+
+  /**
+   * Stores the latest status an agent reported. With fence.epoch, only while
+   * the stream still has that epoch. False when nothing was updated.
+   */
+  async recordStatus(
+    id: string,
+    status: StreamStatusValue,
+    reason: string,
+    at?: Timestamp,
+    fence: EpochFence = {},
+  ): Promise<boolean> {
+    const query = this.Streams.query().findById(id)
+    if (fence.epoch !== undefined) query.where('epoch', fence.epoch)
+    const changed = await query.patch({ status, status_reason: reason, status_at: this.ms(at) })
+    return changed > 0
+  }
+
+  /** Stores when the stream was last probed (fenced like recordStatus). False when nothing was updated. */
+  async recordProbe(id: string, at?: Timestamp, fence: EpochFence = {}): Promise<boolean> {
+    const query = this.Streams.query().findById(id)
+    if (fence.epoch !== undefined) query.where('epoch', fence.epoch)
+    const changed = await query.patch({ last_probe_at: this.ms(at) })
+    return changed > 0
+  }
+
+  // Agents
+
+  /** Records an agent's hello: creates or refreshes it and marks it connected. */
+  async upsertAgentOnHello(hello: AgentHello, at?: Timestamp): Promise<Agent> {
+    const now = this.ms(at)
+    const row = {
+      id: hello.id,
+      name: hello.name,
+      version: hello.version,
+      protocol: hello.protocol,
+      labels: hello.labels ?? {},
+      capacity: hello.capacity,
+      connected: true,
+      connected_at: now,
+      last_seen_at: now,
+      disconnected_at: null,
+      remote_address: hello.remoteAddress ?? null,
+      created_at: now,
+      updated_at: now,
+    }
+    const { id: _id, created_at: _created, ...updated } = row
+    await this.Agents.query()
+      .insert(row)
+      .onConflict('id')
+      .merge(Object.keys(updated))
+    const agent = await this.getAgent(hello.id)
+    if (!agent) throw new RepositoryError('AGENT_NOT_FOUND', `agent "${hello.id}" vanished after hello`)
+    return agent
+  }
+
+  /** Sets last_seen_at; false when the agent is unknown. */
+  async touchAgent(id: string, at?: Timestamp): Promise<boolean> {
+    const changed = await this.Agents.query().findById(id).patch({ last_seen_at: this.ms(at) })
+    return changed > 0
+  }
+
+  /** Marks the agent disconnected at the given time; false when the agent is unknown. */
+  async markAgentDisconnected(id: string, at?: Timestamp): Promise<boolean> {
+    const changed = await this.Agents.query().findById(id).patch({ connected: false, disconnected_at: this.ms(at) })
+    return changed > 0
+  }
+
+  /** Marks every connected agent disconnected (at controller start); returns how many. */
+  async markAllAgentsDisconnected(at?: Timestamp): Promise<number> {
+    return this.Agents.query().where('connected', true).patch({ connected: false, disconnected_at: this.ms(at) })
+  }
+
+  /** Every agent ever seen, ordered by id. */
+  async listAgents(): Promise<Agent[]> {
+    const rows = await this.Agents.query().orderBy('id')
+    return rows.map(toAgent)
+  }
+
+  async getAgent(id: string): Promise<Agent | undefined> {
+    const row = await this.Agents.query().findById(id)
+    return row ? toAgent(row) : undefined
+  }
+
+  // Agent tokens
+
+  /** Creates a token. The plaintext `token` is returned here only; the database keeps its hash. */
+  async createAgentToken(name: string): Promise<NewAgentToken> {
+    for (let attempt = 0; ; attempt++) {
+      const { id, secret, token } = generateAgentToken()
+      const now = this.ms(undefined)
+      try {
+        await this.Tokens.query().insert({ id, name, token_hash: hashAgentTokenSecret(secret), created_at: now })
+      } catch (err) {
+        if (isUniqueViolation(err) && attempt < 3) continue
+        throw err
+      }
+      return { id, name, token, created_at: iso(now), last_used_at: null, revoked_at: null }
+    }
+  }
+
+  /**
+   * The token row when `token` is a valid, unrevoked agent token (and records
+   * its use); undefined otherwise. Hashes are compared in constant time.
+   */
+  async verifyAgentToken(token: string, at?: Timestamp): Promise<AgentToken | undefined> {
+    const parsed = parseAgentToken(token)
+    if (!parsed) return undefined
+    const hash = hashAgentTokenSecret(parsed.secret)
+    const row = await this.Tokens.query().findById(parsed.id)
+    const matches = hashesEqual(hash, row?.token_hash ?? DUMMY_HASH)
+    if (!row || !matches || (row.revoked_at !== null && row.revoked_at !== undefined)) return undefined
+    const usedAt = this.ms(at)
+    const changed = await this.Tokens.query().findById(row.id).whereNull('revoked_at').patch({ last_used_at: usedAt })
+    if (changed === 0) return undefined // revoked meanwhile
+    return toAgentToken(Object.assign(row, { last_used_at: usedAt }))
+  }
+
+  /** Every token, oldest first, without hashes. */
+  async listAgentTokens(): Promise<AgentToken[]> {
+    const rows = await this.Tokens.query()
+      .select('id', 'name', 'created_at', 'last_used_at', 'revoked_at')
+      .orderBy([{ column: 'created_at' }, { column: 'id' }])
+    return rows.map(toAgentToken)
+  }
+
+  /**
+   * Revokes a token so it no longer verifies. True when the token exists
+   * (an already revoked token keeps its first revoked_at); false otherwise.
+   */
+  async revokeAgentToken(id: string, at?: Timestamp): Promise<boolean> {
+    const revokedAt = this.ms(at)
+    const changed = await this.Tokens.query().findById(id).whereNull('revoked_at').patch({ revoked_at: revokedAt })
+    if (changed > 0) return true
+    const row = await this.Tokens.query().findById(id).select('id')
+    return row !== undefined
+  }
+
+  /** Closes the connection pool. */
+  async close(): Promise<void> {
+    await this.knex.destroy()
+  }
+}
+
+/** Sends knex's own messages (pool and driver warnings) to the logger rather than the console. */
+function knexLog(logger: RepositoryLogger): Knex.Logger {
+  const warn = (message: unknown): void => {
+    const text = message instanceof Error ? message.message : String(message)
+    if (logger.warn) logger.warn({ component: 'knex' }, text)
+    else logger.info({ component: 'knex', level: 'warn' }, text)
+  }
+  return { warn, error: warn, deprecate: (method, alternative) => warn(`${method} is deprecated; use ${alternative}`), debug: () => undefined }
+}
+
+/** Creates the MySQL database named in config when the server says it does not exist. */
+async function ensureMysqlDatabase(config: Extract<DatabaseConfig, { client: 'mysql' }>, logger: RepositoryLogger): Promise<void> {
+  const log = knexLog(logger)
+  const probe = knexFactory(knexConfig(config, { log }))
+  try {
+    await probe.raw('select 1')
+    return
+  } catch (err) {
+    if ((err as { errno?: unknown }).errno !== MYSQL_UNKNOWN_DATABASE) throw err
+  } finally {
+    await probe.destroy()
+  }
+  const admin = knexFactory(knexConfig(config, { withoutDatabase: true, log }))
+  try {
+    await admin.raw('create database if not exists ?? character set utf8mb4 collate utf8mb4_bin', [config.database])
+    logger.info({ database: describeDatabase(config) }, 'created settings database')
+  } finally {
+    await admin.destroy()
+  }
+}
+
+/**
+ * Opens the settings database at url (`sqlite:PATH`, a plain path,
+ * `sqlite::memory:`, or `mysql://user:pass@host:port/db`), creating a
+ * missing MySQL database, and brings its schema up to date.
+ */
+export async function openRepository(url: string, logger: RepositoryLogger, options: RepositoryOptions = {}): Promise<Repository> {
+  const config = parseDatabaseUrl(url)
+  const database = describeDatabase(config)
+  logger.info({ database }, 'opening settings database')
+  let knex: Knex | undefined
+  try {
+    if (config.client === 'mysql') await ensureMysqlDatabase(config, logger)
+    knex = knexFactory(knexConfig(config, { log: knexLog(logger) }))
+    const [batch, ran] = (await knex.migrate.latest({ migrationSource })) as [number, string[]]
+    if (ran.length > 0) logger.info({ database, batch, migrations: ran }, `ran ${ran.length} settings migration(s)`)
+    else logger.info({ database }, 'settings schema is up to date')
+    return new Repository(knex, config.client, options)
+  } catch (err) {
+    await knex?.destroy().catch(() => undefined)
+    const message = err instanceof Error ? err.message : String(err)
+    throw new RepositoryError('DATABASE_OPEN_FAILED', `could not open settings database ${database}: ${message}`, { cause: err })
+  }
+}

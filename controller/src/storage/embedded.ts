@@ -1,0 +1,117 @@
+// The 'embedded' driver: chDB, ClickHouse inside this process. Data lives in
+// `${dataDir}/chdb`. chDB binds one data folder per process, so every
+// EmbeddedStorage shares one Session (reference-counted); storages that need
+// to be apart (tests) use different databases in it.
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import type { Session } from 'chdb'
+import { BaseStorage } from './base.ts'
+import { StorageError } from './errors.ts'
+import type { QueryParams, StorageOptions } from './types.ts'
+
+type Chdb = typeof import('chdb')
+
+interface SharedSession {
+  readonly path: string
+  readonly session: Session
+  readonly chdb: Chdb
+  refs: number
+}
+
+let shared: SharedSession | undefined
+
+/**
+ * Engine arguments fixed at connect. 64-bit integers are quoted in JSON
+ * output as clickhouse-server does by default, so both drivers give the same
+ * rows and no value past 2^53 is silently rounded.
+ */
+const CONNECTION_ARGS = ['--output_format_json_quote_64bit_integers=1']
+
+async function acquireSession(path: string): Promise<SharedSession> {
+  // Loaded here, not at the top: the library is ~540 MB and the server driver never needs it.
+  const chdb: Chdb = await import('chdb')
+  // From here on nothing awaits, so two concurrent opens cannot both create a session.
+  if (shared) {
+    if (shared.path !== path) {
+      throw new StorageError(`chDB already has ${shared.path} open in this process; it allows one data folder per process (asked for ${path})`, {
+        driver: 'embedded',
+        retryable: false,
+      })
+    }
+    shared.refs += 1
+    return shared
+  }
+  mkdirSync(path, { recursive: true })
+  const session = new chdb.Session(path, { connectionArgs: CONNECTION_ARGS })
+  shared = { path, session, chdb, refs: 1 }
+  return shared
+}
+
+async function releaseSession(entry: SharedSession): Promise<void> {
+  entry.refs -= 1
+  if (entry.refs > 0 || shared !== entry) return
+  shared = undefined
+  entry.session.close()
+  // close() returns before the engine lets go when work is still in flight;
+  // wait, so that another folder can be opened afterwards.
+  await entry.chdb.drainPending()
+}
+
+function parseJsonEachRow(text: string): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = []
+  for (const line of text.split('\n')) if (line.trim() !== '') rows.push(JSON.parse(line) as Record<string, unknown>)
+  return rows
+}
+
+export class EmbeddedStorage extends BaseStorage {
+  readonly driver = 'embedded' as const
+  readonly path: string
+  readonly #entry: SharedSession
+
+  private constructor(options: StorageOptions, entry: SharedSession) {
+    super(options)
+    this.path = entry.path
+    this.#entry = entry
+  }
+
+  static async open(options: StorageOptions): Promise<EmbeddedStorage> {
+    const path = resolve(join(options.dataDir, 'chdb'))
+    const entry = await acquireSession(path)
+    try {
+      const storage = new EmbeddedStorage(options, entry)
+      storage.logger.info({ driver: 'embedded', path, database: storage.database }, 'opened chDB')
+      return storage
+    } catch (err) {
+      await releaseSession(entry)
+      throw err
+    }
+  }
+
+  protected async rawSelect(sql: string, params: QueryParams | undefined): Promise<Record<string, unknown>[]> {
+    const { session } = this.#entry
+    const result =
+      params === undefined
+        ? await session.queryAsync(sql, { format: 'JSONEachRow' })
+        : await session.queryBindAsync(sql, params, { format: 'JSONEachRow' })
+    return parseJsonEachRow(result.text())
+  }
+
+  protected async rawCommand(sql: string): Promise<void> {
+    await this.#entry.session.queryAsync(sql, { format: 'TabSeparated' })
+  }
+
+  protected async rawInsert(table: string, rows: Record<string, unknown>[], settings: Record<string, string>): Promise<void> {
+    // Raw JSONEachRow bytes: the engine parses them off the event loop.
+    let body = ''
+    for (const row of rows) body += `${JSON.stringify(row)}\n`
+    await this.#entry.session.insert({ table, values: Buffer.from(body), format: 'JSONEachRow', settings })
+  }
+
+  protected async rawPing(): Promise<void> {
+    await this.#entry.session.queryAsync('SELECT 1', { format: 'TabSeparated' })
+  }
+
+  protected async rawClose(): Promise<void> {
+    await releaseSession(this.#entry)
+  }
+}

@@ -1,0 +1,181 @@
+// Typed rows for the four tables, the mapping from protocol messages, and the
+// normalisation every driver applies before sending rows (column check,
+// insert_ts in the one text format both ClickHouse versions parse).
+import type { MetricsRow, Status, StreamStatusValue } from '@monit/protocol'
+import { StorageError } from './errors.ts'
+import { COLUMN_NAMES } from './schema.ts'
+import type { StorageDriver, StorageFeatures, StorageRow, TableName } from './types.ts'
+
+/** Milliseconds since the Unix epoch, an ISO 8601 string, 'YYYY-MM-DD hh:mm:ss[.sss]' (UTC) or a Date. */
+export type InsertTs = number | string | Date
+
+export type MetricsRecord = {
+  stream_id: string
+  agent_id: string
+  epoch: number
+  /** bit/s */
+  bitrate: number
+  frames: number
+  width: number
+  height: number
+  fps: number
+  bytes: number
+  seconds: number
+  /** frames between keyframes */
+  keyframe_interval: number
+  codecs: string
+  probe_duration_ms: number
+  insert_ts: InsertTs
+}
+
+export type StatusRecord = {
+  stream_id: string
+  agent_id: string
+  epoch: number
+  status: StreamStatusValue
+  reason: string
+  insert_ts: InsertTs
+}
+
+export type ViewerFields = {
+  platform?: string
+  app?: string
+  version?: string
+  os?: string
+  browser?: string
+  country?: string
+  region?: string
+  host?: string
+  user_agent?: string
+}
+
+export type HeatmapRecord = ViewerFields & {
+  stream_id: string
+  uniq_id: string
+  /** Default: the time of the insert. */
+  insert_ts?: InsertTs
+}
+
+export type EventRecord = ViewerFields & {
+  stream_id: string
+  uniq_id: string
+  event: string
+  code?: string
+  value?: number
+  /** Default: the time of the insert. */
+  insert_ts?: InsertTs
+}
+
+export type TableRecords = {
+  metrics: MetricsRecord
+  statuses: StatusRecord
+  heatmap: HeatmapRecord
+  events: EventRecord
+}
+
+/** Rows of an agent's metrics message. insert_ts is the probe's end time (ts_ms), so a resent batch carries the same rows. */
+export function metricsRecords(agentId: string, rows: readonly MetricsRow[]): MetricsRecord[] {
+  return rows.map((row) => ({
+    stream_id: row.stream_id,
+    agent_id: agentId,
+    epoch: row.epoch,
+    bitrate: row.bitrate,
+    frames: row.frames,
+    width: row.width,
+    height: row.height,
+    fps: row.fps,
+    bytes: row.bytes,
+    seconds: row.seconds,
+    keyframe_interval: row.keyframe_interval,
+    codecs: row.codecs,
+    probe_duration_ms: row.probe_duration_ms,
+    insert_ts: row.ts_ms,
+  }))
+}
+
+/** The row of an agent's status message; insert_ts is the message's ts_ms. */
+export function statusRecord(agentId: string, status: Status): StatusRecord {
+  return {
+    stream_id: status.stream_id,
+    agent_id: agentId,
+    epoch: status.epoch,
+    status: status.status,
+    reason: status.reason,
+    insert_ts: status.ts_ms,
+  }
+}
+
+/** First instant DateTime('UTC') cannot hold (2106-02-07); later dates are refused rather than wrapped. */
+const MAX_TS_MS = 4294967295000
+const NAIVE_TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)$/
+
+/** Milliseconds since the epoch for an InsertTs, or undefined when it is not a valid time. */
+export function timestampMs(value: unknown): number | undefined {
+  let ms: number
+  if (typeof value === 'number') ms = value
+  else if (value instanceof Date) ms = value.getTime()
+  else if (typeof value === 'string') {
+    if (/^\d+$/.test(value)) ms = Number(value)
+    else {
+      // A time without a zone is UTC here; Date.parse would take it as local time.
+      const naive = NAIVE_TIMESTAMP.exec(value)
+      ms = Date.parse(naive ? `${naive[1]}T${naive[2]}Z` : value)
+    }
+  } else return undefined
+  if (!Number.isFinite(ms)) return undefined
+  ms = Math.floor(ms)
+  return ms >= 0 && ms < MAX_TS_MS ? ms : undefined
+}
+
+/**
+ * 'YYYY-MM-DD hh:mm:ss.sss' in UTC: the format ClickHouse's default
+ * (basic) DateTime64 parser reads in every version, and that a DateTime64(3,
+ * 'UTC') column prints back unchanged. With `millis` false the fraction is
+ * left out, for DateTime('UTC') on servers without DateTime64.
+ */
+export function formatTimestamp(ms: number, millis = true): string {
+  const iso = new Date(ms).toISOString()
+  return `${iso.slice(0, 10)} ${iso.slice(11, millis ? 23 : 19)}`
+}
+
+/**
+ * Copies rows into the shape sent as JSONEachRow: refuses columns the table
+ * lacks (ClickHouse would skip them silently), writes insert_ts as UTC text
+ * (now when absent) and insert_date as its UTC day, whatever the caller put
+ * there, and turns bigints into numbers, or strings when past 2^53.
+ *
+ * insert_date is sent rather than left to the column's DEFAULT because
+ * servers before 19.x fill omitted JSONEachRow fields with zeros, not with
+ * their DEFAULT expression (verified on 18.16: 0000-00-00).
+ */
+export function prepareRows(
+  table: TableName,
+  rows: readonly StorageRow[],
+  features: Pick<StorageFeatures, 'dateTime64'>,
+  driver: StorageDriver,
+  now: number = Date.now(),
+): Record<string, unknown>[] {
+  const columns = COLUMN_NAMES[table]
+  const refuse = (message: string) => new StorageError(message, { driver, retryable: false })
+  return rows.map((row, index) => {
+    const out: Record<string, unknown> = {}
+    let ms = now
+    for (const [key, value] of Object.entries(row)) {
+      if (key === 'insert_date' || value === undefined) continue
+      if (!columns.has(key)) throw refuse(`row ${index} for table ${table} has unknown column "${key}"`)
+      if (key === 'insert_ts') {
+        const parsed = timestampMs(value)
+        if (parsed === undefined) throw refuse(`row ${index} for table ${table} has invalid insert_ts ${JSON.stringify(String(value))}`)
+        ms = parsed
+      } else if (typeof value === 'bigint') {
+        out[key] = value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value.toString()
+      } else {
+        out[key] = value
+      }
+    }
+    const text = formatTimestamp(ms, features.dateTime64)
+    out.insert_date = text.slice(0, 10)
+    out.insert_ts = text
+    return out
+  })
+}

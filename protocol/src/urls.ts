@@ -1,0 +1,26 @@
+import { STREAM_SCHEMES } from './messages.ts'
+
+export type StreamScheme = (typeof STREAM_SCHEMES)[number]
+
+/**
+ * Checks that a stream URL parses and uses a scheme monit probes. Returns the
+ * scheme, or an error message that lists the allowed schemes.
+ */
+export function checkStreamUrl(url: string): { ok: true; scheme: StreamScheme } | { ok: false; message: string } {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return { ok: false, message: `"${url.slice(0, 200)}" is not a valid URL` }
+  }
+
+  const scheme = parsed.protocol.replace(/:$/, '').toLowerCase()
+  if (!(STREAM_SCHEMES as readonly string[]).includes(scheme)) {
+    return { ok: false, message: `scheme "${scheme}" is not allowed; use one of ${STREAM_SCHEMES.join(', ')}` }
+  }
+  if (parsed.hostname === '') {
+    return { ok: false, message: `"${url.slice(0, 200)}" has no host` }
+  }
+
+  return { ok: true, scheme: scheme as StreamScheme }
+}

@@ -1,0 +1,42 @@
+// Runs the agent as a real child process for tests.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const entry = fileURLToPath(new URL('../agent/src/main.ts', import.meta.url))
+
+export interface AgentProcess {
+  child: ChildProcess
+  /** Everything the agent printed so far (pino JSON lines). */
+  output(): string
+  /** Resolves with the exit code once the process has exited. */
+  exited: Promise<number | null>
+  stop(): Promise<number | null>
+}
+
+export function startAgentProcess(options: { controllerUrl: string; token: string; id: string; args?: string[] }): AgentProcess {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', entry, '--controller', options.controllerUrl, '--id', options.id, '--name', options.id, ...(options.args ?? [])],
+    {
+      env: { ...process.env, MONIT_AGENT_TOKEN: options.token, MONIT_LOG_LEVEL: process.env.MONIT_TEST_LOG_LEVEL ?? 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  let output = ''
+  child.stdout!.on('data', (chunk) => (output += chunk))
+  child.stderr!.on('data', (chunk) => (output += chunk))
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)))
+
+  return {
+    child,
+    output: () => output,
+    exited,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+      const code = await exited
+      clearTimeout(timer)
+      return code
+    },
+  }
+}

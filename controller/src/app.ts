@@ -7,7 +7,7 @@ import type { ControllerConfig } from './config.ts'
 import type { ControllerContext } from './context.ts'
 import { openRepository } from './repository/index.ts'
 import { openStorage } from './storage/index.ts'
-import { BatchWriter } from './storage/writer.ts'
+import { closeWriters, createWriters } from './storage/writer.ts'
 import { AgentHub } from './hub/hub.ts'
 import { Scheduler } from './scheduler/scheduler.ts'
 import { Ingest } from './ingest.ts'
@@ -51,9 +51,7 @@ export async function buildController(config: ControllerConfig, logger = createL
     logger,
   })
   await storage.init()
-  const writerOptions = { maxRows: config.flushRows, flushMs: config.flushMs, logger }
-  const metricsWriter = new BatchWriter(storage, 'metrics', writerOptions)
-  const statusWriter = new BatchWriter(storage, 'statuses', writerOptions)
+  const writers = createWriters(storage, { maxRows: config.flushRows, flushMs: config.flushMs, logger })
 
   let ingest: Ingest | undefined
   const hub: AgentHub = new AgentHub({
@@ -93,10 +91,10 @@ export async function buildController(config: ControllerConfig, logger = createL
     logger.child({ component: 'scheduler' }),
     config.reassignGraceS,
   )
-  ingest = new Ingest(metricsWriter, statusWriter, repository, scheduler, logger.child({ component: 'ingest' }))
+  ingest = new Ingest(writers.metrics, writers.statuses, repository, scheduler, logger.child({ component: 'ingest' }))
   await scheduler.start()
 
-  const context: ControllerContext = { config, logger, repository, storage, scheduler, hub, version: CONTROLLER_VERSION }
+  const context: ControllerContext = { config, logger, repository, storage, writers, scheduler, hub, version: CONTROLLER_VERSION }
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
@@ -129,8 +127,7 @@ export async function buildController(config: ControllerConfig, logger = createL
     scheduler.stop()
     await hub.closeAll()
     await app.close()
-    await metricsWriter.close()
-    await statusWriter.close()
+    await closeWriters(writers)
     await storage.close()
     await repository.close()
   }

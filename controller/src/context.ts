@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { ControllerConfig } from './config.ts'
 import type { Repository, Stream } from './repository/index.ts'
-import type { Storage } from './storage/index.ts'
+import type { Storage, Writers } from './storage/index.ts'
 import type { Scheduler } from './scheduler/scheduler.ts'
 import type { AgentHub } from './hub/hub.ts'
 
@@ -13,6 +13,8 @@ export interface ControllerContext {
   logger: Logger
   repository: Repository
   storage: Storage
+  /** One batched writer per ClickHouse table. */
+  writers: Writers
   scheduler: Scheduler
   hub: AgentHub
   version: string

@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { Metrics, Status } from '@monit/protocol'
 import type { Repository } from './repository/index.ts'
 import type { BatchWriter } from './storage/writer.ts'
+import { metricsRecords, statusRecord } from './storage/rows.ts'
 import type { Scheduler } from './scheduler/scheduler.ts'
 import type { AgentSession } from './hub/session.ts'
 
@@ -30,8 +31,7 @@ export class Ingest {
     }
     if (current.length === 0) return
 
-    const rows = current.map(({ ts_ms, ...row }) => ({ ...row, agent_id: session.agentId, insert_ts: ts_ms }))
-    await this.metricsWriter.write(rows, message.batch_id)
+    await this.metricsWriter.write(metricsRecords(session.agentId, current), message.batch_id)
 
     const latest = new Map<string, { ts: number; epoch: number }>()
     for (const row of current) {
@@ -47,9 +47,9 @@ export class Ingest {
       return
     }
 
-    this.statusWriter.add([
-      { stream_id: streamId, agent_id: session.agentId, epoch, status: message.status, reason: message.reason, insert_ts: message.ts_ms },
-    ])
+    if (!this.statusWriter.add([statusRecord(session.agentId, message)])) {
+      session.log.error({ stream_id: streamId, status: message.status }, 'status row not buffered: statuses writer is full')
+    }
     await this.repository.recordStatus(streamId, message.status, message.reason, message.ts_ms, { epoch })
     this.log.info({ stream_id: streamId, agent_id: session.agentId, status: message.status, reason: message.reason }, 'stream status changed')
   }

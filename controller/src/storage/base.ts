@@ -85,7 +85,7 @@ export abstract class BaseStorage implements Storage {
     if (bound !== undefined) {
       const features = await this.#detect()
       if (!features.queryParams) {
-        throw new StorageError(`query parameters are not supported by ClickHouse ${features.version} (needs 19.x or later)`, {
+        throw new StorageError(`query parameters are not supported by ClickHouse ${features.version} (no {name:Type} placeholders on this server)`, {
           driver: this.driver,
           retryable: false,
         })

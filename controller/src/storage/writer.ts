@@ -129,7 +129,7 @@ export class BatchWriter {
   #aborted = false
   #droppedOnClose = 0
   #wake: (() => void) | undefined
-  #full = false
+  #warnedFull = false
 
   constructor(storage: Pick<Storage, 'insert'>, table: TableName, options: WriterOptions) {
     this.table = table
@@ -155,8 +155,9 @@ export class BatchWriter {
 
   /**
    * Buffers rows; an insert starts when maxRows wait or flushMs after the
-   * first. Rows without insert_ts get the current time. Returns false, taking none of them, when they would not fit under
-   * maxBufferedRows. Throws WriterClosedError after close().
+   * first. Rows without insert_ts get the current time. Returns false,
+   * taking none of them, when they would not fit under maxBufferedRows.
+   * Throws WriterClosedError after close().
    */
   add(rows: readonly StorageRow[]): boolean {
     if (this.#closed) throw new WriterClosedError(this.table, 'closed; rows refused')
@@ -165,11 +166,14 @@ export class BatchWriter {
     const now = Date.now()
     for (const row of rows) this.#open.push(stamped(row, now))
     while (this.#open.length >= this.maxRows) this.#enqueue(this.#open.splice(0, this.maxRows), randomUUID(), false)
-    if (this.#open.length === 0) this.#clearTimer()
-    else this.#timer ??= setTimeout(() => {
-      this.#timer = undefined
-      this.#sealOpen()
-    }, this.flushMs)
+    if (this.#open.length === 0) {
+      this.#clearTimer()
+    } else if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined
+        this.#sealOpen()
+      }, this.flushMs)
+    }
     return true
   }
 
@@ -234,12 +238,13 @@ export class BatchWriter {
 
   #admit(rows: number): boolean {
     if (this.bufferedRows + rows <= this.maxBufferedRows) {
-      this.#full = false
+      // A new warning only after the buffer got back below half full.
+      if (this.bufferedRows + rows <= this.maxBufferedRows / 2) this.#warnedFull = false
       return true
     }
     this.rowsRejected += rows
-    if (!this.#full) {
-      this.#full = true
+    if (!this.#warnedFull) {
+      this.#warnedFull = true
       this.#logger.warn({ rows, bufferedRows: this.bufferedRows, maxBufferedRows: this.maxBufferedRows }, 'writer buffer full; refusing rows')
     }
     return false

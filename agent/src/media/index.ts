@@ -1,0 +1,3 @@
+export * from './protocols.ts'
+export * from './runner.ts'
+export * from './ffprobe.ts'

@@ -18,10 +18,7 @@ export async function startE2E(agentId = 'edge-1'): Promise<E2E> {
   const api: E2E['api'] = async (method, path, body) => {
     const response = await fetch(`${server.url}${path}`, {
       method,
-      headers: {
-        ...(await server.authHeaders()),
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     })
     return { status: response.status, body: await response.json() }

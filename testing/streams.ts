@@ -18,7 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createSocket } from 'node:dgram'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -169,8 +169,8 @@ class Supervisor {
       const text = chunk.toString()
       // ffmpeg prints "Output #0" once the output is open: for a listening
       // output, once a client has connected.
-      recent = (recent + text).slice(-256)
-      if (this.child === child && recent.includes('Output #0')) this.outputOpened = true
+      if (this.child === child && (recent + text).includes('Output #0')) this.outputOpened = true
+      recent = text.slice(-16)
       this.stderr = (this.stderr + text).slice(-4000)
     })
     child.on('error', (error) => {
@@ -436,4 +436,29 @@ export async function startNotFoundServer(): Promise<TestHttpServer & { playlist
   const result = Object.assign(server, { playlistUrl: `${server.url}/live/index.m3u8` })
   register(result)
   return result
+}
+
+/**
+ * Pids of live processes whose command line (from /proc/PID/cmdline, words
+ * joined by NUL) contains every marker, for checking that nothing was left
+ * behind, e.g. processesMatching('ffprobe', url).
+ */
+export function processesMatching(...markers: string[]): number[] {
+  const found: number[] = []
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return found
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8')
+      if (cmdline && markers.every((marker) => cmdline.includes(marker))) found.push(Number(entry))
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found
 }

@@ -4,6 +4,8 @@ import {
   CloseCode,
   decodeControllerMessage,
   encodeMessage,
+  keepAlive,
+  MISSED_PONGS_LIMIT,
   MAX_FRAME_BYTES,
   type AgentMessage,
   type ControllerMessage,
@@ -23,6 +25,8 @@ export interface ConnectionOptions {
   /** Called once when the controller says this agent cannot work with it. */
   onFatal: (reason: string) => void
   backoff?: Backoff
+  /** Milliseconds between pings; a socket that misses two pongs is dropped and reconnected. */
+  pingIntervalMs?: number
 }
 
 /** Errors after which reconnecting cannot help. */
@@ -100,6 +104,9 @@ export class ControllerConnection {
     this.socket = socket
 
     socket.on('open', () => {
+      keepAlive(socket, this.options.pingIntervalMs ?? 15_000, () => {
+        log.warn({ missed_pongs: MISSED_PONGS_LIMIT }, 'controller stopped answering pings; reconnecting')
+      })
       log.info('connected to controller; sending hello')
       socket.send(encodeMessage(this.options.hello()))
     })

@@ -126,7 +126,7 @@ function formatSeconds(s: number): string {
  * to stderr. Pure; exported for tests.
  */
 export function classifyFailure(
-  run: Pick<MediaRunResult, 'code' | 'signal' | 'stderr' | 'timedOut' | 'stdoutOverflow'> & { aborted?: boolean },
+  run: Pick<MediaRunResult, 'code' | 'signal' | 'stderr' | 'timedOut' | 'stdoutOverflow'> & { aborted?: boolean; durationMs?: number },
   timeoutS: number,
   url?: string,
 ): string {
@@ -149,11 +149,15 @@ export function classifyFailure(
   if (resolve) return `host not found: ${resolve[1]}`
   if (/Connection refused/i.test(err)) return 'connection refused'
   if (/No route to host|Network is unreachable|Host is unreachable/i.test(err)) return 'host unreachable'
-  if (/Connection to tcp:\/\/\S+ failed: Connection timed out/.test(err)) return `timeout: no connection within ${within}`
+  // The TCP connect timeout is -timeout for http(s) and libavformat's fixed 5 s for rtmp.
+  if (/Connection to tcp:\/\/\S+ failed: Connection timed out/.test(err)) return 'timeout: TCP connect timed out (host unreachable or filtered)'
   const srt = /Connection to srt:\/\/\S+ failed/.exec(err)
   if (srt) return `connection failed: no SRT listener answered within ${within}`
   if (/Connection timed out/i.test(err)) return `timeout: no data within ${within}`
-  if (run.timedOut) return `timeout: no data within ${within} (killed after the probe deadline)`
+  if (run.timedOut) {
+    const killedAfter = run.durationMs === undefined ? 'its deadline' : formatSeconds(Math.round(run.durationMs / 1000))
+    return `timeout: no complete sample, probe killed after ${killedAfter}`
+  }
   if (/Cannot read RTMP handshake response/.test(err)) return 'RTMP handshake failed'
   const rtmp = /Server error: ([^\r\n]+)/.exec(err)
   if (rtmp) return `RTMP server error: ${rtmp[1]!.trim()}`

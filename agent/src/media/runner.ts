@@ -254,9 +254,12 @@ export function runMediaTool(tool: MediaTool, args: string[], options: MediaRunO
 
     let closeTimer: NodeJS.Timeout | undefined
     child.on('error', (error: NodeJS.ErrnoException) => {
-      // Spawn failures (ENOENT, EACCES) come here and no 'exit' follows.
+      // Spawn failures (ENOENT, EACCES) come here, without a pid and without
+      // 'exit'. Errors of a running child (a failed kill) change nothing:
+      // 'exit' and 'close' still follow.
+      if (pid !== undefined) return
       spawnError ??= error
-      if (pid === undefined || child.exitCode !== null || child.signalCode !== null) finish()
+      finish()
     })
     child.on('exit', (code, signal) => {
       exitCode = code

@@ -88,25 +88,29 @@ function timeline(packets: readonly ProbePacket[]): Timeline {
   let intervals = 0
   let runMin = Infinity
   let runMax = -Infinity
-  let runCount = 0
+  let runFirst = -1
+  let runLast = -1
+  let timed = 0
   let previous: number | undefined
   const durations: number[] = []
 
   const closeRun = () => {
-    if (runCount > 0) {
+    if (runFirst >= 0) {
       span += runMax - runMin
-      intervals += runCount - 1
+      // Packets without a timestamp between two timed ones still count.
+      intervals += runLast - runFirst
     }
     runMin = Infinity
     runMax = -Infinity
-    runCount = 0
+    runFirst = -1
   }
 
-  for (const packet of packets) {
+  packets.forEach((packet, position) => {
     const duration = num(packet.duration_time)
     if (duration !== undefined && duration > 0 && duration < MAX_GAP_S) durations.push(duration)
     const ts = num(packet.dts_time) ?? num(packet.pts_time)
-    if (ts === undefined) continue
+    if (ts === undefined) return
+    timed++
     if (previous !== undefined) {
       const delta = ts - previous
       if (delta < -MAX_BACKSTEP_S || delta > MAX_GAP_S) closeRun()
@@ -114,10 +118,12 @@ function timeline(packets: readonly ProbePacket[]): Timeline {
     previous = ts
     runMin = Math.min(runMin, ts)
     runMax = Math.max(runMax, ts)
-    runCount++
-  }
+    if (runFirst < 0) runFirst = position
+    runLast = position
+  })
   closeRun()
 
+  if (timed === 0) return { span: 0, intervals: 0, packetDuration: 0 }
   let packetDuration = median(durations)
   if (packetDuration === 0 && intervals > 0 && span > 0) packetDuration = span / intervals
   return { span, intervals, packetDuration }
@@ -138,6 +144,21 @@ const TYPE_ORDER: Record<string, number> = { video: 0, audio: 1, subtitle: 2 }
 
 function isVideo(stream: ProbeStreamInfo): boolean {
   return stream.codec_type === 'video' && int(stream.disposition?.attached_pic) !== 1
+}
+
+/**
+ * The timestamp (dts, else pts, seconds) of the first timed packet, or
+ * undefined. A live source gives a new value on every probe; the same value
+ * again means the source served the same media again (a frozen playlist).
+ */
+export function windowStart(packets: readonly ProbePacket[]): number | undefined {
+  if (!Array.isArray(packets)) return undefined
+  for (const packet of packets) {
+    if (!packet || typeof packet !== 'object') continue
+    const ts = num(packet.dts_time) ?? num(packet.pts_time)
+    if (ts !== undefined) return ts
+  }
+  return undefined
 }
 
 export function computeMetrics(input: MetricsInput): StreamMetrics {

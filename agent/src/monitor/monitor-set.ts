@@ -13,6 +13,7 @@ export interface MonitorSetOptions {
   probe?: ProbeFn
   retryDelayMs?: number
   random?: () => number
+  staleAfterMs?: number
 }
 
 export type PerformOutcome = 'started' | 'restarted' | 'unchanged'
@@ -62,6 +63,7 @@ export class MonitorSet {
       probe: this.options.probe,
       retryDelayMs: this.options.retryDelayMs,
       random: this.options.random,
+      staleAfterMs: this.options.staleAfterMs,
     })
     this.monitors.set(assignment.stream_id, monitor)
     const log = { stream_id: assignment.stream_id, epoch: assignment.epoch }

@@ -2,7 +2,7 @@
 // the media module) turned into metrics by the pure metrics module.
 import type { ProbeSettings } from '@monit/protocol'
 import { probePackets } from '../media/ffprobe.ts'
-import { computeMetrics, type StreamMetrics } from './metrics.ts'
+import { computeMetrics, windowStart, type StreamMetrics } from './metrics.ts'
 
 export type ProbeResult =
   | {
@@ -10,6 +10,8 @@ export type ProbeResult =
       metrics: StreamMetrics
       /** Packets read in the window. */
       packets: number
+      /** Timestamp of the window's first packet (see windowStart). */
+      windowStart?: number
       durationMs: number
       /** Set when ffprobe ended with an error after packets had arrived. */
       warning?: string
@@ -35,6 +37,8 @@ export async function probeStream(
   if (!read.ok) return read
   const metrics = computeMetrics({ packets: read.packets, streams: read.streams, probeDurationMs: read.durationMs })
   const result: ProbeResult = { ok: true, metrics, packets: read.packets.length, durationMs: read.durationMs }
+  const start = windowStart(read.packets)
+  if (start !== undefined) result.windowStart = start
   if (read.warning) result.warning = read.warning
   return result
 }

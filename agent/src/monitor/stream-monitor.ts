@@ -26,6 +26,12 @@ export interface StreamMonitorOptions {
   retryDelayMs?: number
   /** Source of the start offset inside the interval, in [0, 1) (default Math.random). */
   random?: () => number
+  /**
+   * http(s) sources (HLS, DASH) whose probe window has not moved for this
+   * long are reported down as stale: a frozen live playlist still serves
+   * perfectly good segments. Default 30 s; 0 turns the check off.
+   */
+  staleAfterMs?: number
 }
 
 export interface StreamMonitorStats {
@@ -45,6 +51,7 @@ export interface StreamMonitorStats {
 }
 
 const MAX_REASON = 2048
+export const DEFAULT_STALE_AFTER_MS = 30_000
 
 export class StreamMonitor {
   readonly streamId: string
@@ -59,6 +66,7 @@ export class StreamMonitor {
   private readonly retryDelayMs: number
   private readonly random: () => number
   private readonly intervalMs: number
+  private readonly staleAfterMs: number
 
   private started = false
   private stopped = false
@@ -69,6 +77,8 @@ export class StreamMonitor {
   private status: StreamStatusValue | undefined
   private reason: string | undefined
   private readonly counters = { runs: 0, failures: 0, retries: 0, late: 0, skipped: 0 }
+  private lastWindowStart: number | undefined
+  private windowMovedAt = 0
 
   constructor(options: StreamMonitorOptions) {
     const { assignment } = options
@@ -80,9 +90,11 @@ export class StreamMonitor {
     this.onMetrics = options.onMetrics
     this.onStatus = options.onStatus
     this.probe = options.probe ?? probeStream
-    this.intervalMs = Math.max(1, assignment.probe.interval_s) * 1000
+    // The protocol allows 1..3600 s; below 1 s is accepted for tests.
+    this.intervalMs = Math.max(0.01, assignment.probe.interval_s) * 1000
     this.retryDelayMs = options.retryDelayMs ?? Math.min(2000, this.intervalMs / 4)
     this.random = options.random ?? Math.random
+    this.staleAfterMs = /^https?:/i.test(assignment.url) ? (options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS) : 0
   }
 
   /** Starts probing: the first run at a random offset inside the interval. */
@@ -159,6 +171,11 @@ export class StreamMonitor {
     }
     this.counters.runs++
     const ts = Date.now()
+    if (result.ok && this.isStale(result.windowStart, ts)) {
+      this.counters.failures++
+      this.setStatus('down', `stale: no new media for ${Math.round(this.staleAfterMs / 1000)} s`, ts)
+      return
+    }
     if (result.ok) {
       const m = result.metrics
       this.emitMetrics({
@@ -181,6 +198,17 @@ export class StreamMonitor {
       this.counters.failures++
       this.setStatus('down', result.reason, ts)
     }
+  }
+
+  /** Whether the window start has stayed the same for staleAfterMs (http(s) only). */
+  private isStale(start: number | undefined, now: number): boolean {
+    if (this.staleAfterMs <= 0 || start === undefined) return false
+    if (this.lastWindowStart === undefined || Math.abs(start - this.lastWindowStart) > 0.0005) {
+      this.lastWindowStart = start
+      this.windowMovedAt = now
+      return false
+    }
+    return now - this.windowMovedAt >= this.staleAfterMs
   }
 
   private emitMetrics(row: MetricsRow): void {

@@ -3,6 +3,8 @@ import type { Logger } from 'pino'
 import {
   CloseCode,
   decodeAgentMessage,
+  keepAlive,
+  MISSED_PONGS_LIMIT,
   encodeMessage,
   MAX_FRAME_BYTES,
   PROTOCOL_VERSION,
@@ -35,6 +37,8 @@ export interface HubOptions {
   helloTimeoutS?: number
   /** Invalid frames tolerated on one connection before it is closed. */
   maxInvalidFrames?: number
+  /** Milliseconds between pings; a socket that misses two pongs is terminated. */
+  pingIntervalMs?: number
 }
 
 /**
@@ -50,7 +54,7 @@ export class AgentHub {
   private readonly log: Logger
 
   constructor(options: HubOptions) {
-    this.options = { helloTimeoutS: 10, maxInvalidFrames: 20, ...options }
+    this.options = { helloTimeoutS: 10, maxInvalidFrames: 20, pingIntervalMs: options.heartbeatIntervalS * 1000, ...options }
     this.log = options.logger
   }
 
@@ -78,6 +82,10 @@ export class AgentHub {
     let log = this.log.child({ remote_address: remoteAddress })
     // Messages are handled one at a time, in order, so an ack never overtakes a write.
     let queue = Promise.resolve()
+
+    keepAlive(socket, this.options.pingIntervalMs, () => {
+      log.warn({ missed_pongs: MISSED_PONGS_LIMIT }, 'agent stopped answering pings; dropping its connection')
+    })
 
     const helloTimer = setTimeout(() => {
       log.warn('agent sent no hello in time; closing')

@@ -9,6 +9,7 @@ import type { StorageDriver } from './types.ts'
 const PERMANENT_CODES = new Set([
   6, // CANNOT_PARSE_TEXT
   16, // NO_SUCH_COLUMN_IN_TABLE
+  25, // CANNOT_PARSE_ESCAPE_SEQUENCE (such as a lone UTF-16 surrogate)
   26, // CANNOT_PARSE_QUOTED_STRING
   27, // CANNOT_PARSE_INPUT_ASSERTION_FAILED
   38, // CANNOT_PARSE_DATE
@@ -25,6 +26,7 @@ const PERMANENT_CODES = new Set([
   117, // INCORRECT_DATA
   130, // CANNOT_READ_ARRAY_FROM_TEXT
   131, // TOO_LARGE_STRING_SIZE
+  252, // TOO_MANY_PARTS (one insert spanning more partitions than allowed)
   321, // VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
   456, // UNKNOWN_QUERY_PARAMETER
   457, // BAD_QUERY_PARAMETER

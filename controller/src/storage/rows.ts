@@ -148,6 +148,14 @@ export function formatTimestamp(ms: number, millis = true): string {
  * servers before 19.x fill omitted JSONEachRow fields with zeros, not with
  * their DEFAULT expression (verified on 18.16: 0000-00-00).
  */
+/**
+ * Replaces lone UTF-16 surrogates with U+FFFD. JSON can carry them, but
+ * ClickHouse rejects the whole insert that contains one.
+ */
+export function wellFormed(text: string): string {
+  return (text as unknown as { toWellFormed(): string }).toWellFormed()
+}
+
 export function prepareRows(
   table: TableName,
   rows: readonly StorageRow[],
@@ -169,6 +177,8 @@ export function prepareRows(
         ms = parsed
       } else if (typeof value === 'bigint') {
         out[key] = value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value.toString()
+      } else if (typeof value === 'string') {
+        out[key] = wellFormed(value)
       } else {
         out[key] = value
       }

@@ -12,17 +12,26 @@ export interface E2E {
   stop(): Promise<void>
 }
 
-export async function startE2E(agentId = 'edge-1'): Promise<E2E> {
-  const server = await startTestController()
-  const agent = startAgentProcess({ controllerUrl: server.url, token: server.agentToken, id: agentId })
-  const api: E2E['api'] = async (method, path, body) => {
+export type RestClient = E2E['api']
+
+/** Calls the REST API over HTTP with an admin token. */
+export function restClient(server: TestController): RestClient {
+  return async (method, path, body) => {
+    const headers: Record<string, string> = await server.authHeaders()
+    if (body !== undefined) headers['content-type'] = 'application/json'
     const response = await fetch(`${server.url}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     })
     return { status: response.status, body: await response.json() }
   }
+}
+
+export async function startE2E(agentId = 'edge-1'): Promise<E2E> {
+  const server = await startTestController()
+  const agent = startAgentProcess({ controllerUrl: server.url, token: server.agentToken, id: agentId })
+  const api = restClient(server)
   try {
     await waitFor('agent to connect', async () => {
       const { body } = await api('GET', '/api/agents/v1')
@@ -57,7 +66,7 @@ export interface MetricsPoint {
 }
 
 /** Waits until the query API returns at least count rows for a stream. */
-export function waitForRows(e2e: E2E, streamId: string, count: number, timeoutMs = 60_000): Promise<MetricsPoint[]> {
+export function waitForRows(e2e: Pick<E2E, 'api'>, streamId: string, count: number, timeoutMs = 60_000): Promise<MetricsPoint[]> {
   return waitFor(`${count} metrics rows of ${streamId}`, async () => {
     const { body } = await e2e.api('GET', `/api/query/metrics/v1?stream_id=${streamId}`)
     return body.rows.length >= count ? (body.rows as MetricsPoint[]) : undefined

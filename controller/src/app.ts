@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import websocket from '@fastify/websocket'
 import { pino, type Logger } from 'pino'
@@ -6,16 +7,22 @@ import { MAX_FRAME_BYTES } from '@monit/protocol'
 import type { ControllerConfig } from './config.ts'
 import type { ControllerContext } from './context.ts'
 import { openRepository } from './repository/index.ts'
-import { openStorage } from './storage/index.ts'
+import { openStorage, TABLES, type Storage } from './storage/index.ts'
 import { closeWriters, createWriters } from './storage/writer.ts'
+import { Spill } from './storage/spill.ts'
 import { AgentHub } from './hub/hub.ts'
 import { Scheduler } from './scheduler/scheduler.ts'
 import { Ingest } from './ingest.ts'
 import { bearerToken, verifyAgentToken } from './auth.ts'
+import { setupAuth } from './auth/plugin.ts'
+import { Access } from './auth/roles.ts'
 import { Unauthorized } from './errors.ts'
 import { streamRoutes } from './api/streams.ts'
 import { agentRoutes } from './api/agents.ts'
 import { queryRoutes } from './api/query.ts'
+import { authRoutes } from './api/auth.ts'
+import { userRoutes } from './api/users.ts'
+import { beaconRoutes } from './api/beacons.ts'
 import { formatValidationError } from './api/validation.ts'
 import { CONTROLLER_VERSION } from './version.ts'
 
@@ -32,14 +39,52 @@ export function createLogger(level: string): Logger {
   return pino({
     level,
     redact: {
-      paths: ['req.headers.authorization', 'headers.authorization', 'token', 'password', '*.token', '*.password'],
+      paths: [
+        'req.headers.authorization',
+        'headers.authorization',
+        'token',
+        'password',
+        '*.token',
+        '*.password',
+        'password_hash',
+        '*.password_hash',
+        '*.jwtSecret',
+        '*.adminPassword',
+      ],
       censor: '[redacted]',
     },
   })
 }
 
-/** Opens the repository and storage and wires the API, hub and scheduler. */
-export async function buildController(config: ControllerConfig, logger = createLogger(config.logLevel)): Promise<Controller> {
+export interface BuildOptions {
+  /** Wraps the storage that the writers insert through; tests use it to make inserts fail. */
+  wrapInserts?: (storage: Storage) => Pick<Storage, 'insert'>
+}
+
+/** Opens the spill under DATA_DIR/spill and logs the batches it holds from an earlier run. */
+async function openSpill(config: ControllerConfig, logger: Logger): Promise<Spill | undefined> {
+  if (config.spillMaxBytes === 0) return undefined
+  const spill = await Spill.open({ dir: join(config.dataDir, 'spill'), maxBytes: config.spillMaxBytes, logger })
+  for (const table of TABLES) {
+    const found = spill.found(table)
+    if (found.length === 0) continue
+    const rows = found.reduce((sum, batch) => sum + batch.rows, 0)
+    const bytes = found.reduce((sum, batch) => sum + batch.bytes, 0)
+    logger.info({ table, batches: found.length, rows, bytes }, 'replaying spilled batches')
+  }
+  return spill
+}
+
+/**
+ * Opens the repository and storage and wires the API, hub and scheduler.
+ * Batches spilled by an earlier run are queued ahead of any new rows before
+ * the API serves.
+ */
+export async function buildController(
+  config: ControllerConfig,
+  logger = createLogger(config.logLevel),
+  options: BuildOptions = {},
+): Promise<Controller> {
   await mkdir(config.dataDir, { recursive: true })
   const repository = await openRepository(config.databaseUrl, logger)
   await repository.markAllAgentsDisconnected()
@@ -51,7 +96,14 @@ export async function buildController(config: ControllerConfig, logger = createL
     logger,
   })
   await storage.init()
-  const writers = createWriters(storage, { maxRows: config.flushRows, flushMs: config.flushMs, logger })
+  const spill = await openSpill(config, logger)
+  const writers = createWriters(options.wrapInserts?.(storage) ?? storage, {
+    maxRows: config.flushRows,
+    flushMs: config.flushMs,
+    maxBufferedRows: config.bufferRows,
+    spill,
+    logger,
+  })
 
   let ingest: Ingest | undefined
   const hub: AgentHub = new AgentHub({
@@ -98,11 +150,15 @@ export async function buildController(config: ControllerConfig, logger = createL
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
+    // request.ip follows X-Forwarded-For only when the peer is one of these proxies.
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     // Unknown fields are rejected with 400 rather than silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     schemaErrorFormatter: formatValidationError,
   })
   await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } })
+  // Before any route, so that every route gets the security headers, rate limits and access hook.
+  const auth = await setupAuth(app, context)
 
   app.get('/healthz', async () => ({ status: 'ok', version: CONTROLLER_VERSION }))
   await app.register(async (scope) => {
@@ -115,13 +171,16 @@ export async function buildController(config: ControllerConfig, logger = createL
         throw new Unauthorized('invalid or revoked agent token')
       }
     })
-    scope.get('/api/agents/v1/ws', { websocket: true }, (socket, request) => {
+    scope.get('/api/agents/v1/ws', { websocket: true, config: { access: Access.agentToken } }, (socket, request) => {
       hub.accept(socket, request.ip)
     })
   })
   await app.register((scope) => streamRoutes(scope, context))
   await app.register((scope) => agentRoutes(scope, context))
   await app.register((scope) => queryRoutes(scope, context))
+  await app.register((scope) => authRoutes(scope, context, auth))
+  await app.register((scope) => userRoutes(scope, context))
+  await app.register((scope) => beaconRoutes(scope, context))
 
   const close = async (): Promise<void> => {
     scheduler.stop()

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
+import { isIP } from 'node:net'
 
 /** Log levels pino accepts. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -24,9 +25,29 @@ export interface ControllerConfig {
   heartbeatIntervalS: number
   flushRows: number
   flushMs: number
+  /** Rows each ClickHouse writer holds in memory; past it batches go to the spill. */
+  bufferRows: number
+  /** Bytes of spill files kept under DATA_DIR/spill while ClickHouse cannot take rows; 0 turns spilling off. */
+  spillMaxBytes: number
   logLevel: LogLevel
   /** Start one agent process next to the controller (the one-machine setup). */
   localAgent: boolean
+  /** Peers whose X-Forwarded-For gives the client address: IP addresses, CIDR ranges or proxy-addr names. */
+  trustedProxies: string[]
+  /** MaxMind DB file (`.mmdb`) for the country and region of player beacons; undefined leaves them empty. */
+  geoipDb: string | undefined
+  /** Requests per client address per minute on each player beacon route; 0 turns the limit off. */
+  beaconRateLimit: number
+  /** HS256 key for API tokens, or undefined to use the one stored in DATA_DIR/jwt-secret. */
+  jwtSecret: string | undefined
+  /** Seconds an API token stays valid. */
+  jwtExpiryS: number
+  /** Password of the `admin` user created when the users table is empty; undefined: random. */
+  adminPassword: string | undefined
+  /** Login attempts allowed per client address per minute. */
+  loginRateLimit: number
+  /** POST and DELETE API requests allowed per user per minute. */
+  writeRateLimit: number
 }
 
 /** Raised for a setting that is missing or out of range; names the setting. */
@@ -59,14 +80,71 @@ export const CONTROLLER_OPTIONS: readonly OptionSpec[] = [
   { flag: 'heartbeat-interval', env: 'MONIT_HEARTBEAT_INTERVAL_S', type: 'string', help: 'seconds between agent heartbeats (default 15)' },
   { flag: 'flush-rows', env: 'MONIT_FLUSH_ROWS', type: 'string', help: 'rows that trigger a ClickHouse write (default 10000)' },
   { flag: 'flush-ms', env: 'MONIT_FLUSH_MS', type: 'string', help: 'milliseconds after which buffered rows are written (default 1000)' },
+  {
+    flag: 'buffer-rows',
+    env: 'MONIT_BUFFER_ROWS',
+    type: 'string',
+    help: 'rows each ClickHouse table writer holds in memory before it spills to disk (default 100000)',
+  },
+  {
+    flag: 'spill-max-bytes',
+    env: 'MONIT_SPILL_MAX_BYTES',
+    type: 'string',
+    help: 'disk space for rows ClickHouse cannot take yet, in bytes or with KiB, MiB, GiB; 0 turns it off (default 1GiB)',
+  },
   { flag: 'log-level', env: 'MONIT_LOG_LEVEL', type: 'string', help: `one of ${LOG_LEVELS.join(', ')} (default info)` },
   { flag: 'local-agent', env: 'MONIT_LOCAL_AGENT', type: 'boolean', help: 'also start one agent on this machine' },
+  {
+    flag: 'trusted-proxies',
+    env: 'MONIT_TRUSTED_PROXIES',
+    type: 'string',
+    help: 'comma-separated proxy addresses or CIDR ranges whose X-Forwarded-For is trusted (default none)',
+  },
+  {
+    flag: 'geoip-db',
+    env: 'MONIT_GEOIP_DB',
+    type: 'string',
+    help: 'MaxMind .mmdb file for beacon country and region (default none)',
+  },
+  {
+    flag: 'beacon-rate-limit',
+    env: 'MONIT_BEACON_RATE_LIMIT',
+    type: 'string',
+    help: 'player beacon requests per client address per minute, per route; 0 for no limit (default 600)',
+  },
+  {
+    flag: 'jwt-secret',
+    env: 'MONIT_JWT_SECRET',
+    type: 'string',
+    help: 'key that signs API tokens, 32 or more characters (default: generated once into DATA_DIR/jwt-secret)',
+  },
+  { flag: 'jwt-expiry', env: 'MONIT_JWT_EXPIRY_S', type: 'string', help: 'seconds an API token stays valid (default 43200, 12 h)' },
+  {
+    flag: 'admin-password',
+    env: 'MONIT_ADMIN_PASSWORD',
+    type: 'string',
+    help: 'password of the admin user created when there are no users (default: random, printed once)',
+  },
+  { flag: 'login-rate-limit', env: 'MONIT_LOGIN_RATE_LIMIT', type: 'string', help: 'login attempts per client address per minute (default 10)' },
+  { flag: 'write-rate-limit', env: 'MONIT_WRITE_RATE_LIMIT', type: 'string', help: 'POST and DELETE API requests per user per minute (default 300)' },
 ]
 
 function parseInteger(setting: string, raw: string, min: number, max: number): number {
   const value = Number(raw)
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(setting, `"${raw}" is not an integer from ${min} to ${max}`)
+  }
+  return value
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 }
+
+/** Parses a byte count, such as 1073741824 or 1GiB. */
+function parseBytes(setting: string, raw: string): number {
+  const match = /^(\d+)\s*(KiB|MiB|GiB)?$/.exec(raw.trim())
+  const value = match === null ? Number.NaN : Number(match[1]) * SIZE_UNITS[match[2] ?? '']!
+  if (!Number.isSafeInteger(value)) {
+    throw new ConfigError(setting, `"${raw}" is not a size; use bytes or a number with KiB, MiB or GiB, such as 512MiB`)
   }
   return value
 }
@@ -87,6 +165,36 @@ function parseBoolean(setting: string, raw: string): boolean {
 function checkDatabaseUrl(setting: string, url: string): string {
   if (url.startsWith('sqlite:') || url.startsWith('mysql://')) return url
   throw new ConfigError(setting, `"${url.split('://')[0]}" is not supported; use sqlite:PATH or mysql://user:pass@host:port/db`)
+}
+
+/** Checks a secret's length. The error message never contains the value. */
+function checkMinLength(setting: string, raw: string | undefined, min: number): string | undefined {
+  if (raw === undefined || raw === '') return undefined
+  if (raw.length < min) throw new ConfigError(setting, `is ${raw.length} characters long; use at least ${min}`)
+  return raw
+}
+
+/** Names proxy-addr (Fastify's trustProxy) accepts for well-known ranges. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal']
+
+function checkProxyEntry(setting: string, entry: string): string {
+  if (PROXY_RANGE_NAMES.includes(entry) || isIP(entry) !== 0) return entry
+  const [address = '', prefix, extra] = entry.split('/')
+  const family = isIP(address)
+  const maxPrefix = family === 4 ? 32 : 128
+  // proxy-addr rejects a /0 range, which would trust every peer anyway.
+  const validPrefix = /^\d{1,3}$/.test(prefix ?? '') && Number(prefix) >= 1 && Number(prefix) <= maxPrefix
+  if (family !== 0 && extra === undefined && validPrefix) return entry
+  const names = PROXY_RANGE_NAMES.join(', ')
+  const expected = `an IP address, a CIDR range such as 10.0.0.0/8 (prefix /1 or longer), or one of ${names}`
+  throw new ConfigError(setting, `"${entry}" is not ${expected}`)
+}
+
+/** Splits and checks a comma-separated proxy list; empty entries are skipped. */
+function parseTrustedProxies(setting: string, raw: string | undefined): string[] {
+  if (raw === undefined) return []
+  const entries = raw.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
+  return entries.map((entry) => checkProxyEntry(setting, entry))
 }
 
 function checkClickhouseUrl(setting: string, url: string): string {
@@ -128,7 +236,15 @@ export function loadControllerConfig(argv: string[], env: NodeJS.ProcessEnv = pr
     const [name, raw] = read(flag)
     return raw === undefined ? fallback : parseInteger(name, raw, min, max)
   }
+  const bytes = (flag: string, fallback: number): number => {
+    const [name, raw] = read(flag)
+    return raw === undefined ? fallback : parseBytes(name, raw)
+  }
   const [localAgentName, localAgent = 'false'] = read('local-agent')
+  const [trustedProxiesName, trustedProxies] = read('trusted-proxies')
+  const geoipDb = read('geoip-db')[1]
+  const [jwtSecretName, jwtSecret] = read('jwt-secret')
+  const [adminPasswordName, adminPassword] = read('admin-password')
   const clickhouseDatabase = read('clickhouse-database')[1] ?? 'monit'
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(clickhouseDatabase)) {
     throw new ConfigError('MONIT_CLICKHOUSE_DATABASE', `"${clickhouseDatabase}" is not a plain identifier`)
@@ -147,8 +263,19 @@ export function loadControllerConfig(argv: string[], env: NodeJS.ProcessEnv = pr
     heartbeatIntervalS: integer('heartbeat-interval', 15, 1, 3600),
     flushRows: integer('flush-rows', 10000, 1, 1_000_000),
     flushMs: integer('flush-ms', 1000, 10, 600_000),
+    bufferRows: integer('buffer-rows', 100_000, 1, 100_000_000),
+    spillMaxBytes: bytes('spill-max-bytes', 1024 ** 3),
     logLevel: logLevel as LogLevel,
     localAgent: parseBoolean(localAgentName, localAgent),
+    trustedProxies: parseTrustedProxies(trustedProxiesName, trustedProxies),
+    geoipDb: geoipDb === undefined || geoipDb === '' ? undefined : resolve(geoipDb),
+    beaconRateLimit: integer('beacon-rate-limit', 600, 0, 1_000_000),
+    // RFC 7518, section 3.2, requires an HS256 key at least as long as its 256-bit hash output.
+    jwtSecret: checkMinLength(jwtSecretName, jwtSecret, 32),
+    jwtExpiryS: integer('jwt-expiry', 43_200, 1, 2_592_000),
+    adminPassword: checkMinLength(adminPasswordName, adminPassword, 8),
+    loginRateLimit: integer('login-rate-limit', 10, 1, 100_000),
+    writeRateLimit: integer('write-rate-limit', 300, 1, 1_000_000),
   }
 }
 

@@ -9,3 +9,22 @@ export const InvalidField = createError<[string, string]>('MONIT_ERR_INVALID_FIE
 export const AgentNotFound = createError<[string]>('MONIT_ERR_AGENT_NOT_FOUND', 'agent "%s" not found', 404)
 export const Unauthorized = createError<[string]>('MONIT_ERR_UNAUTHORIZED', '%s', 401)
 export const StorageUnavailable = createError<[string]>('MONIT_ERR_STORAGE_UNAVAILABLE', 'storage unavailable: %s', 503)
+export const Forbidden = createError<[string]>('MONIT_ERR_FORBIDDEN', '%s', 403)
+export const UserNotFound = createError<[string]>('MONIT_ERR_USER_NOT_FOUND', 'user "%s" not found', 404)
+export const UserExists = createError<[string]>('MONIT_ERR_USER_EXISTS', 'user "%s" already exists', 409)
+export const LastAdmin = createError<[string]>(
+  'MONIT_ERR_LAST_ADMIN',
+  'user "%s" is the last admin; make another user admin first',
+  409,
+)
+export const RateLimited = createError<[string]>(
+  'MONIT_ERR_RATE_LIMITED',
+  'too many requests; retry in %s',
+  429,
+)
+export const PayloadTooLarge = createError<[number, string]>(
+  'MONIT_ERR_PAYLOAD_TOO_LARGE',
+  'request body is larger than %d bytes; %s',
+  413,
+)
+export const BufferFull = createError<[string]>('MONIT_ERR_BUFFER_FULL', '%s; retry later', 503)

@@ -79,11 +79,14 @@ monit controller ${CONTROLLER_VERSION} is listening on ${address}
   streams:  ${address}/api/state/streams/v1
   agents:   ${address}/api/agents/v1
 
-Add a stream (make demo-stream publishes one at http://127.0.0.1:8090/live/index.m3u8):
-  curl -X POST ${address}/api/state/streams/v1/demo/create \\
+Log in (the admin password is the one printed when the data folder was created,
+or MONIT_ADMIN_PASSWORD), then add a stream (make demo-stream publishes one):
+  TOKEN=$(curl -s ${address}/api/auth/jwt/v1 -H 'content-type: application/json' \\
+          -d '{"username":"admin","password":"PASSWORD"}' | sed 's/.*"token":"\\([^"]*\\)".*/\\1/')
+  curl -X POST ${address}/api/state/streams/v1/demo/create -H "authorization: Bearer $TOKEN" \\
        -H 'content-type: application/json' -d '{"url":"http://127.0.0.1:8090/live/index.m3u8"}'
 Then read its metrics:
-  curl '${address}/api/query/metrics/v1?stream_id=demo'
+  curl -H "authorization: Bearer $TOKEN" '${address}/api/query/metrics/v1?stream_id=demo'
 `)
 }
 

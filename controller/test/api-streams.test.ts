@@ -6,7 +6,7 @@ let server: TestController
 const base = '/api/state/streams/v1'
 
 async function call(method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown) {
-  const response = await server.controller.app.inject({ method, url, payload: payload as object })
+  const response = await server.inject({ method, url, payload: payload as object })
   return { status: response.statusCode, body: response.json() }
 }
 

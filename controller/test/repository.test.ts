@@ -118,8 +118,8 @@ function defineSuite(name: string, backend: Backend): void {
   test('first open runs the migrations and logs them', ({ repo, logger }) => {
     const ran = logger.lines.find((line) => Array.isArray(line.obj.migrations))
     assert.ok(ran, 'a log line lists the migrations that ran')
-    assert.equal(ran.obj.migrations, ['0001_initial'])
-    assert.match(ran.msg ?? '', /ran 1 settings migration/)
+    assert.equal(ran.obj.migrations, ['0001_initial', '0002_users'])
+    assert.match(ran.msg ?? '', /ran 2 settings migration/)
     assert.ok(repo.client === (name === 'sqlite' ? 'sqlite' : 'mysql'))
   })
 
@@ -132,7 +132,7 @@ function defineSuite(name: string, backend: Backend): void {
       assert.not.ok(logger.lines.some((line) => Array.isArray(line.obj.migrations)))
       assert.ok(await again.getStream('kept-across-reopen'))
       const recorded = await again.knex('knex_migrations').select('name')
-      assert.equal(recorded.map((row: { name: string }) => row.name), ['0001_initial'])
+      assert.equal(recorded.map((row: { name: string }) => row.name), ['0001_initial', '0002_users'])
     } finally {
       await again.close()
     }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { ControllerContext } from '../context.ts'
+import { Access } from '../auth/roles.ts'
 import { AgentList } from './schemas.ts'
 
 /** Registers the agent listing. */
@@ -8,7 +9,7 @@ export async function agentRoutes(app: FastifyInstance, context: ControllerConte
   const api = app.withTypeProvider<TypeBoxTypeProvider>()
   const { repository, scheduler, hub } = context
 
-  api.get('/api/agents/v1', { schema: { response: { 200: AgentList } } }, async () => {
+  api.get('/api/agents/v1', { config: { access: Access.read }, schema: { response: { 200: AgentList } } }, async () => {
     const agents = await repository.listAgents()
     return {
       agents: agents.map((agent) => ({

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { ControllerContext } from '../context.ts'
+import { Access } from '../auth/roles.ts'
 import { ErrorBody, MetricsQuery, MetricsSeries } from './schemas.ts'
 import { parseRange } from './time-range.ts'
 
@@ -27,7 +28,10 @@ export async function queryRoutes(app: FastifyInstance, context: ControllerConte
 
   api.get(
     '/api/query/metrics/v1',
-    { schema: { querystring: MetricsQuery, response: { 200: MetricsSeries, 400: ErrorBody } } },
+    {
+      config: { access: Access.read },
+      schema: { querystring: MetricsQuery, response: { 200: MetricsSeries, 400: ErrorBody } },
+    },
     async (request) => {
       const { stream_id: streamId, limit = 10000 } = request.query
       const { from, to } = parseRange(request.query)

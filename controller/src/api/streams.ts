@@ -4,6 +4,7 @@ import Type from 'typebox'
 import { checkStreamUrl } from '@monit/protocol'
 import { InvalidField, StreamExists, StreamNotFound } from '../errors.ts'
 import type { ControllerContext, StoredStream } from '../context.ts'
+import { Access } from '../auth/roles.ts'
 import { ErrorBody, StreamCreateBody, StreamIdParams, StreamList, StreamUpdateBody, StreamView } from './schemas.ts'
 
 const base = '/api/state/streams/v1'
@@ -40,18 +41,25 @@ export async function streamRoutes(app: FastifyInstance, context: ControllerCont
     return stream
   }
 
-  api.get(base, { schema: { response: { 200: StreamList } } }, async () => {
+  api.get(base, { config: { access: Access.read }, schema: { response: { 200: StreamList } } }, async () => {
     const streams = await repository.listStreams()
     return { streams: streams.map(view) }
   })
 
-  api.get(`${base}/:id`, { schema: { params: StreamIdParams, response: { 200: StreamView, ...errors } } }, async (request) => {
-    return view(await load(request.params.id))
-  })
+  api.get(
+    `${base}/:id`,
+    { config: { access: Access.read }, schema: { params: StreamIdParams, response: { 200: StreamView, ...errors } } },
+    async (request) => {
+      return view(await load(request.params.id))
+    },
+  )
 
   api.post(
     `${base}/:id/create`,
-    { schema: { params: StreamIdParams, body: StreamCreateBody, response: { 201: StreamView, ...errors } } },
+    {
+      config: { access: Access.operate },
+      schema: { params: StreamIdParams, body: StreamCreateBody, response: { 201: StreamView, ...errors } },
+    },
     async (request, reply) => {
       const { id } = request.params
       checkUrl(request.body.url)
@@ -68,7 +76,10 @@ export async function streamRoutes(app: FastifyInstance, context: ControllerCont
 
   api.post(
     `${base}/:id/update`,
-    { schema: { params: StreamIdParams, body: StreamUpdateBody, response: { 200: StreamView, ...errors } } },
+    {
+      config: { access: Access.operate },
+      schema: { params: StreamIdParams, body: StreamUpdateBody, response: { 200: StreamView, ...errors } },
+    },
     async (request) => {
       const { id } = request.params
       const current = await load(id)
@@ -85,7 +96,7 @@ export async function streamRoutes(app: FastifyInstance, context: ControllerCont
   for (const state of ['up', 'down'] as const) {
     api.post(
       `${base}/:id/${state}`,
-      { schema: { params: StreamIdParams, response: { 200: StreamView, ...errors } } },
+      { config: { access: Access.operate }, schema: { params: StreamIdParams, response: { 200: StreamView, ...errors } } },
       async (request) => {
         const { id } = request.params
         await load(id)
@@ -99,7 +110,10 @@ export async function streamRoutes(app: FastifyInstance, context: ControllerCont
 
   api.delete(
     `${base}/:id/delete`,
-    { schema: { params: StreamIdParams, response: { 200: Type.Object({ id: Type.String(), deleted: Type.Boolean() }), ...errors } } },
+    {
+      config: { access: Access.operate },
+      schema: { params: StreamIdParams, response: { 200: Type.Object({ id: Type.String(), deleted: Type.Boolean() }), ...errors } },
+    },
     async (request) => {
       const { id } = request.params
       await load(id)

@@ -5,6 +5,7 @@ import { DuplicateStreamError, isUniqueViolation, RepositoryError, StreamNotFoun
 import { migrationSource } from './migrations/index.ts'
 import { AgentModel, AgentTokenModel, StreamModel } from './models.ts'
 import { generateAgentToken, hashAgentTokenSecret, hashesEqual, parseAgentToken } from './tokens.ts'
+import { UserStore } from './users.ts'
 import type {
   Agent,
   AgentHello,
@@ -94,7 +95,7 @@ function probeColumns(probe: Partial<ProbeSettings> | undefined): Partial<Stream
 }
 
 /**
- * The controller's settings store: streams, agents and agent tokens, on
+ * The controller's settings store: streams, agents, agent tokens and users, on
  * SQLite or MariaDB/MySQL. Get one from openRepository.
  */
 export class Repository {
@@ -104,6 +105,8 @@ export class Repository {
   private readonly Streams: typeof StreamModel
   private readonly Agents: typeof AgentModel
   private readonly Tokens: typeof AgentTokenModel
+  /** API users and their password hashes. */
+  readonly users: UserStore
 
   constructor(knex: Knex, client: DatabaseConfig['client'], options: RepositoryOptions = {}) {
     this.knex = knex
@@ -112,6 +115,7 @@ export class Repository {
     this.Streams = StreamModel.bindKnex(knex)
     this.Agents = AgentModel.bindKnex(knex)
     this.Tokens = AgentTokenModel.bindKnex(knex)
+    this.users = new UserStore(knex, this.now)
   }
 
   private ms(at: Timestamp | undefined): number {

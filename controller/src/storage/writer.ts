@@ -1,9 +1,15 @@
 // Batched, retrying writers, one per table. Rows go out in the order they
 // came in, each batch under one token kept across its retries, so a batch
 // whose first insert did land (but timed out) is not stored twice.
+//
+// With a spill (spill.ts), batches that do not fit in memory, and every
+// batch while ClickHouse fails, are written to disk and replayed in queue
+// order, under the same token. A write() batch counts as accepted once it
+// is durable: stored, or in a spill file that is fsync'd.
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { StorageError } from './errors.ts'
+import { SpillCorruptError, type Spill, type SpilledBatch } from './spill.ts'
 import { TABLES, type Storage, type StorageRow, type TableName } from './types.ts'
 
 export interface WriterOptions {
@@ -12,14 +18,24 @@ export interface WriterOptions {
   maxRows?: number
   /** add(): rows wait at most this long before an insert is started. Default 1000 ms. */
   flushMs?: number
-  /** Rows held in memory (waiting, in flight or being retried) before add() and write() refuse more. Default 100000. */
+  /**
+   * Rows held in memory (waiting, in flight or being retried). Past it,
+   * batches go to the spill, or add() and write() refuse rows when there is
+   * no spill or it is full. Default 100000.
+   */
   maxBufferedRows?: number
   /** First retry delay; it doubles per attempt up to retryMaxMs, and a random 0-50 % is taken off. Default 100 ms. */
   retryInitialMs?: number
   /** Longest retry delay. Default 30000 ms. */
   retryMaxMs?: number
-  /** close() gives up retrying after this long and reports the rows it could not store. Default 30000 ms. */
+  /**
+   * close() gives up retrying after this long. Without a spill it reports
+   * the rows it could not store, and with one it leaves them in the spill.
+   * Default 30000 ms.
+   */
   closeTimeoutMs?: number
+  /** Disk spill for batches past maxBufferedRows or while inserts fail; its files are replayed first. */
+  spill?: Spill
 }
 
 /** The in-memory bound is reached: answer 503 / not_ready and let the sender retry later. */
@@ -49,16 +65,27 @@ export class WriterClosedError extends Error {
 }
 
 interface Batch {
-  readonly rows: readonly StorageRow[]
-  readonly token: string
-  /** Resolves once the batch is stored or given up; never rejects. */
+  /** Queue position; spill files are named after it so that a replay keeps the order. */
+  readonly seq: number
+  readonly rowCount: number
+  /** Empty for a batch found in the spill at start, until its file is read. */
+  token: string
+  /** The rows while they are held in memory; undefined once the batch is on disk. */
+  rows: readonly StorageRow[] | undefined
+  /** The batch's spill file, once written. */
+  file: SpilledBatch | undefined
+  /** The spill write in progress. */
+  spilling: Promise<void> | undefined
+  /** Resolves once the batch is stored, given up or left in the spill; never rejects. */
   readonly done: Promise<void>
   /** Only for write(): its caller's promise. */
   readonly result?: Promise<void>
+  /** Resolves the caller's promise early: the rows are durable in the spill. */
+  accept(): void
   settle(error: Error | undefined): void
 }
 
-function makeBatch(rows: readonly StorageRow[], token: string, withResult: boolean): Batch {
+function makeBatch(seq: number, rows: readonly StorageRow[], token: string, withResult: boolean): Batch {
   let markDone!: () => void
   const done = new Promise<void>((resolve) => (markDone = resolve))
   let resolveResult: (() => void) | undefined
@@ -70,17 +97,38 @@ function makeBatch(rows: readonly StorageRow[], token: string, withResult: boole
       })
     : undefined
   return {
-    rows,
+    seq,
+    rowCount: rows.length,
     token,
+    rows,
+    file: undefined,
+    spilling: undefined,
     done,
     result,
+    accept() {
+      resolveResult?.()
+    },
     settle(error) {
+      // After accept() the promise is resolved already and the rejection is a no-op.
       if (error) rejectResult?.(error)
       else resolveResult?.()
       markDone()
     },
   }
 }
+
+/** A spilled batch found at start: only its file is known until the pump reads it. */
+function spilledBatch(file: SpilledBatch): Batch {
+  const batch = makeBatch(file.seq, [], '', false)
+  return { ...batch, rowCount: file.rows, rows: undefined, file }
+}
+
+/** How one batch ended: stored, refused by the database, left in the spill by close(), or lost. */
+type Outcome =
+  | { kind: 'stored' }
+  | { kind: 'refused'; error: Error }
+  | { kind: 'kept' }
+  | { kind: 'lost'; error: Error }
 
 export class BatchWriter {
   readonly table: TableName
@@ -91,12 +139,14 @@ export class BatchWriter {
   // Counters, plain fields for the metrics endpoint.
   /** Rows stored. */
   rowsWritten = 0
-  /** Rows given up: refused by the database as invalid, or still unstored when close() timed out. */
+  /** Rows given up: refused by the database as invalid, unreadable in the spill, or still unstored when close() timed out. */
   rowsFailed = 0
   /** Rows sent again after a failed attempt (counted per attempt). */
   rowsRetried = 0
-  /** Rows refused by add()/write() because the buffer was full. */
+  /** Rows refused by add()/write() because the buffer (and the spill) was full. */
   rowsRejected = 0
+  /** Rows written to the spill. */
+  rowsSpilled = 0
   /** Inserts that succeeded. */
   batchesWritten = 0
   /** Inserts given up. */
@@ -115,12 +165,24 @@ export class BatchWriter {
   readonly #retryInitialMs: number
   readonly #retryMaxMs: number
   readonly #closeTimeoutMs: number
+  readonly #spill: Spill | undefined
   /** add() rows not yet in a batch. */
   #open: StorageRow[] = []
   #timer: NodeJS.Timeout | undefined
   /** Batches in order; the first one is being inserted. */
   readonly #queue: Batch[] = []
-  #queuedRows = 0
+  /** Rows of queued batches that are held in memory. */
+  #memoryRows = 0
+  /** Queued batches on disk or being written there; while there are any, new batches follow them. */
+  #diskBatches = 0
+  #diskRows = 0
+  #nextSeq: number
+  /** Spill writes run one after another, in queue order. */
+  #spillWrites: Promise<void> = Promise.resolve()
+  /** True from a failed insert until the next one succeeds. */
+  #failing = false
+  /** Called when inserts start failing, while close() waits. */
+  #onFailing: (() => void) | undefined
   /** write() batches still queued, by token, so a resent batch joins the first. */
   readonly #pendingWrites = new Map<string, Batch>()
   #pumping = false
@@ -128,6 +190,7 @@ export class BatchWriter {
   #closing: Promise<void> | undefined
   #aborted = false
   #droppedOnClose = 0
+  #keptOnClose = 0
   #wake: (() => void) | undefined
   #warnedFull = false
 
@@ -142,11 +205,24 @@ export class BatchWriter {
     this.#closeTimeoutMs = Math.max(0, options.closeTimeoutMs ?? 30_000)
     this.#storage = storage
     this.#logger = options.logger.child({ component: 'writer', table })
+    this.#spill = options.spill
+    this.#nextSeq = (this.#spill?.lastSeq(table) ?? 0) + 1
+    this.#queueSpilledBatches()
   }
 
-  /** Rows held: waiting for a batch, queued, in flight or being retried. */
+  /** Rows held in memory: waiting for a batch, queued, in flight or being retried. */
   get bufferedRows(): number {
-    return this.#open.length + this.#queuedRows
+    return this.#open.length + this.#memoryRows
+  }
+
+  /** Rows queued in spill files, including the ones found at start. */
+  get spilledRows(): number {
+    return this.#diskRows
+  }
+
+  /** Batches queued in spill files, including the ones found at start. */
+  get spilledBatches(): number {
+    return this.#diskBatches
   }
 
   get closed(): boolean {
@@ -156,8 +232,8 @@ export class BatchWriter {
   /**
    * Buffers rows; an insert starts when maxRows wait or flushMs after the
    * first. Rows without insert_ts get the current time. Returns false,
-   * taking none of them, when they would not fit under maxBufferedRows.
-   * Throws WriterClosedError after close().
+   * taking none of them, when they fit neither under maxBufferedRows nor in
+   * the spill. Throws WriterClosedError after close().
    */
   add(rows: readonly StorageRow[]): boolean {
     if (this.#closed) throw new WriterClosedError(this.table, 'closed; rows refused')
@@ -179,9 +255,10 @@ export class BatchWriter {
 
   /**
    * Inserts rows as one batch under the caller's token (e.g. an agent's
-   * batch_id), after the rows added before. Resolves once stored; rejects
-   * with BufferFullError at once when full, with a non-retryable
-   * StorageError when the database refuses the rows, or with
+   * batch_id), after the rows added before. Resolves once the rows are
+   * durable: stored, or written to the spill. Rejects with BufferFullError
+   * at once when memory and spill are full, with a non-retryable
+   * StorageError when the database refuses rows not yet spilled, or with
    * WriterClosedError. Resending a token whose batch is still queued returns
    * that batch's promise.
    */
@@ -208,9 +285,11 @@ export class BatchWriter {
 
   /**
    * Refuses new rows, stores what is buffered and resolves. If the database
-   * is still failing after closeTimeoutMs, stops retrying and rejects with
-   * WriterClosedError naming the rows left unstored (write() callers get the
-   * same error). Idempotent.
+   * is still failing after closeTimeoutMs, stops retrying. With a spill the
+   * rows left are written to it for the next start; while inserts are
+   * failing that happens at once, without waiting. Rows that could not be
+   * kept make close() reject with WriterClosedError naming them (write()
+   * callers get the same error). Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close()
@@ -220,32 +299,65 @@ export class BatchWriter {
   async #close(): Promise<void> {
     this.#closed = true
     const drained = this.flush()
-    let timer: NodeJS.Timeout | undefined
-    const timedOut = await Promise.race([
-      drained.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.#closeTimeoutMs))),
-    ])
-    clearTimeout(timer)
-    if (timedOut) {
+    if (await this.#stopWaiting(drained)) {
+      if (this.#spill !== undefined) await this.#spillQueued('writer closing')
       this.#aborted = true
       this.#wake?.()
       await drained
+    }
+    if (this.#keptOnClose > 0) {
+      this.#logger.warn({ batches: this.#diskBatches, rows: this.#diskRows }, 'writer closed; rows left in the spill for the next start')
     }
     if (this.#droppedOnClose > 0) {
       throw new WriterClosedError(this.table, `closed after ${this.#closeTimeoutMs} ms with ${this.#droppedOnClose} rows not stored`)
     }
   }
 
+  /**
+   * Resolves false once `drained` resolves, or true to stop retrying: after
+   * closeTimeoutMs, or with a spill as soon as an insert fails.
+   */
+  async #stopWaiting(drained: Promise<void>): Promise<boolean> {
+    if (this.#spill !== undefined && this.#failing) return true
+    let timer: NodeJS.Timeout | undefined
+    const waits = [
+      drained.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.#closeTimeoutMs))),
+    ]
+    if (this.#spill !== undefined) waits.push(new Promise<boolean>((resolve) => (this.#onFailing = () => resolve(true))))
+    const stop = await Promise.race(waits)
+    clearTimeout(timer)
+    this.#onFailing = undefined
+    return stop
+  }
+
+  /** Puts the batches found in the spill at the head of the queue, so they are stored before new rows. */
+  #queueSpilledBatches(): void {
+    const found = this.#spill?.found(this.table) ?? []
+    for (const file of found) {
+      this.#queue.push(spilledBatch(file))
+      this.#diskBatches += 1
+      this.#diskRows += file.rows
+    }
+    if (found.length > 0) void this.#pump()
+  }
+
   #admit(rows: number): boolean {
-    if (this.bufferedRows + rows <= this.maxBufferedRows) {
+    const fitsInMemory = this.bufferedRows + rows <= this.maxBufferedRows
+    const spillHasRoom = this.#spill !== undefined && !this.#spill.full
+    if (fitsInMemory || spillHasRoom) {
       // A new warning only after the buffer got back below half full.
-      if (this.bufferedRows + rows <= this.maxBufferedRows / 2) this.#warnedFull = false
+      if (this.bufferedRows + rows <= this.maxBufferedRows / 2 && this.#spill?.full !== true) this.#warnedFull = false
       return true
     }
     this.rowsRejected += rows
     if (!this.#warnedFull) {
       this.#warnedFull = true
-      this.#logger.warn({ rows, bufferedRows: this.bufferedRows, maxBufferedRows: this.maxBufferedRows }, 'writer buffer full; refusing rows')
+      const spill = this.#spill === undefined ? {} : { spillBytes: this.#spill.bytes, maxSpillBytes: this.#spill.maxBytes }
+      this.#logger.warn(
+        { rows, bufferedRows: this.bufferedRows, maxBufferedRows: this.maxBufferedRows, ...spill },
+        'writer buffer full; refusing rows',
+      )
     }
     return false
   }
@@ -261,12 +373,61 @@ export class BatchWriter {
   }
 
   #enqueue(rows: readonly StorageRow[], token: string, withResult: boolean): Batch {
-    const batch = makeBatch(rows, token, withResult)
+    const batch = makeBatch(this.#nextSeq++, rows, token, withResult)
     this.#queue.push(batch)
-    this.#queuedRows += rows.length
+    this.#memoryRows += rows.length
     if (withResult) this.#pendingWrites.set(token, batch)
+
+    const reason = this.#spillReason()
+    if (reason !== undefined) this.#spillBatch(batch, reason)
     void this.#pump()
     return batch
+  }
+
+  /** Why a new batch should go to disk, or undefined to keep it in memory. */
+  #spillReason(): string | undefined {
+    if (this.#spill === undefined) return undefined
+    if (this.#failing) return 'inserts failing'
+    if (this.#diskBatches > 0) return 'earlier batches are spilled'
+    if (this.bufferedRows > this.maxBufferedRows) return 'memory buffer full'
+    return undefined
+  }
+
+  /** Writes every batch still held only in memory to the spill, in queue order, and waits for the writes. */
+  async #spillQueued(reason: string): Promise<void> {
+    for (const batch of this.#queue) this.#spillBatch(batch, reason)
+    await this.#spillWrites
+  }
+
+  /**
+   * Queues a spill write for one batch. Once the file is durable the rows
+   * leave memory and a write() caller's promise resolves. When the spill is
+   * full or the write fails, the batch stays in memory.
+   */
+  #spillBatch(batch: Batch, reason: string): void {
+    const spill = this.#spill
+    const rows = batch.rows
+    if (spill === undefined || rows === undefined || batch.file !== undefined || batch.spilling !== undefined) return
+
+    if (this.#diskBatches === 0) {
+      this.#logger.warn({ reason, spillBytes: spill.bytes, maxSpillBytes: spill.maxBytes }, 'spilling batches to disk')
+    }
+    this.#diskBatches += 1
+    batch.spilling = this.#spillWrites.then(async () => {
+      const file = await spill.write(this.table, batch.seq, batch.token, rows)
+      batch.spilling = undefined
+      if (file === undefined) {
+        this.#diskBatches -= 1
+        return
+      }
+      batch.file = file
+      batch.rows = undefined
+      this.#memoryRows -= batch.rowCount
+      this.#diskRows += batch.rowCount
+      this.rowsSpilled += batch.rowCount
+      batch.accept()
+    })
+    this.#spillWrites = batch.spilling
   }
 
   async #pump(): Promise<void> {
@@ -274,53 +435,119 @@ export class BatchWriter {
     this.#pumping = true
     try {
       for (let batch = this.#queue[0]; batch !== undefined; batch = this.#queue[0]) {
-        const error = await this.#store(batch)
+        const outcome = await this.#store(batch)
+        await batch.spilling
+        if (outcome.kind !== 'kept') await this.#forgetFile(batch)
         this.#queue.shift()
-        this.#queuedRows -= batch.rows.length
+        if (batch.rows !== undefined) this.#memoryRows -= batch.rowCount
         if (this.#pendingWrites.get(batch.token) === batch) this.#pendingWrites.delete(batch.token)
-        batch.settle(error)
+        batch.settle(outcome.kind === 'refused' || outcome.kind === 'lost' ? outcome.error : undefined)
       }
     } finally {
       this.#pumping = false
     }
   }
 
-  /** Inserts one batch, retrying while the failure is retryable. Returns the error it gave up on. */
-  async #store(batch: Batch): Promise<Error | undefined> {
-    const rows = batch.rows.length
+  /** Deletes a finished batch's spill file, if it has one. */
+  async #forgetFile(batch: Batch): Promise<void> {
+    const file = batch.file
+    if (file === undefined) return
+    batch.file = undefined
+    this.#diskBatches -= 1
+    this.#diskRows -= file.rows
+    try {
+      await this.#spill?.remove(file)
+    } catch (error) {
+      // The rows are stored: a replay of this file at the next start is deduplicated by its token.
+      this.#logger.warn({ path: file.path, err: error }, 'deleting a replayed spill file failed')
+    }
+    if (this.#diskBatches === 0) this.#logger.info({ rowsSpilled: this.rowsSpilled }, 'spill drained')
+  }
+
+  /** Inserts one batch, retrying while the failure is retryable. */
+  async #store(batch: Batch): Promise<Outcome> {
+    const count = batch.rowCount
+    let rows = batch.rows
     for (let attempt = 1; ; attempt++) {
-      if (this.#aborted) return this.#giveUpOnClose(batch)
+      if (this.#aborted) return this.#stopOnClose(batch)
       const started = performance.now()
       try {
-        await this.#storage.insert(this.table, batch.rows, batch.token)
-        this.lastWriteLatencyMs = performance.now() - started
-        this.lastWriteAt = Date.now()
-        this.rowsWritten += rows
-        this.batchesWritten += 1
-        if (attempt > 1) this.#logger.info({ rows, attempts: attempt, token: batch.token }, 'batch stored after retries')
-        return undefined
+        rows ??= await this.#load(batch)
+        await this.#storage.insert(this.table, rows, batch.token)
+        this.#stored(count, performance.now() - started)
+        if (attempt > 1) this.#logger.info({ rows: count, attempts: attempt, token: batch.token }, 'batch stored after retries')
+        return { kind: 'stored' }
       } catch (caught) {
         const error = caught instanceof Error ? caught : new Error(String(caught))
+        if (error instanceof SpillCorruptError) return this.#setAside(batch, error)
         this.lastError = error.message
         // Anything that is not a StorageError (a custom storage) is unknown: retry it.
         if (error instanceof StorageError && !error.retryable) {
-          this.rowsFailed += rows
+          this.rowsFailed += count
           this.batchesFailed += 1
-          this.#logger.error({ rows, token: batch.token, err: error }, 'batch refused by the database; dropped')
-          return error
+          this.#logger.error({ rows: count, token: batch.token, err: error }, 'batch refused by the database; dropped')
+          return { kind: 'refused', error }
         }
-        if (this.#aborted) return this.#giveUpOnClose(batch)
+        if (this.#aborted) return this.#stopOnClose(batch)
+        this.#startFailing()
         const delayMs = this.#backoff(attempt)
         this.retries += 1
-        this.rowsRetried += rows
-        this.#logger.warn({ rows, attempt, delayMs, token: batch.token, err: error.message }, 'insert failed; retrying')
+        this.rowsRetried += count
+        this.#logger.warn({ rows: count, attempt, delayMs, token: batch.token, err: error.message }, 'insert failed; retrying')
         await this.#sleep(delayMs)
       }
     }
   }
 
+  #stored(rows: number, latencyMs: number): void {
+    this.lastWriteLatencyMs = latencyMs
+    this.lastWriteAt = Date.now()
+    this.rowsWritten += rows
+    this.batchesWritten += 1
+    if (this.#failing) this.#logger.info({ spilledBatches: this.#diskBatches }, 'inserts succeed again')
+    this.#failing = false
+  }
+
+  /** From the first failed insert on, every queued batch goes to the spill, and new ones too. */
+  #startFailing(): void {
+    if (this.#failing) return
+    this.#failing = true
+    if (this.#spill !== undefined) void this.#spillQueued('inserts failing')
+    this.#onFailing?.()
+  }
+
+  /** Reads a spilled batch's rows and token. */
+  async #load(batch: Batch): Promise<readonly StorageRow[]> {
+    const content = await this.#spill!.read(batch.file!)
+    batch.token = content.token
+    this.#logger.debug({ rows: content.rows.length, token: content.token }, 'replaying a spilled batch')
+    return content.rows
+  }
+
+  /** Gives up a spill file that cannot be read; the file is renamed, not deleted. */
+  async #setAside(batch: Batch, error: SpillCorruptError): Promise<Outcome> {
+    const file = batch.file!
+    batch.file = undefined
+    this.#diskBatches -= 1
+    this.#diskRows -= file.rows
+    this.rowsFailed += file.rows
+    this.batchesFailed += 1
+    await this.#spill!.quarantine(file, error)
+    return { kind: 'refused', error }
+  }
+
+  /** On close after the timeout: a batch in the spill stays there, any other is lost. */
+  async #stopOnClose(batch: Batch): Promise<Outcome> {
+    await batch.spilling
+    if (batch.file !== undefined) {
+      this.#keptOnClose += batch.rowCount
+      return { kind: 'kept' }
+    }
+    return { kind: 'lost', error: this.#giveUpOnClose(batch) }
+  }
+
   #giveUpOnClose(batch: Batch): Error {
-    const rows = batch.rows.length
+    const rows = batch.rowCount
     this.rowsFailed += rows
     this.batchesFailed += 1
     this.#droppedOnClose += rows

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import * as initial from './0001_initial.ts'
+import * as users from './0002_users.ts'
 
 export interface RepositoryMigration extends Knex.Migration {
   name: string
@@ -9,7 +10,7 @@ export interface RepositoryMigration extends Knex.Migration {
  * Every settings migration, oldest first. Add new ones at the end; never
  * rename or edit one that has shipped (knex_migrations records the names).
  */
-export const migrations: readonly RepositoryMigration[] = [initial]
+export const migrations: readonly RepositoryMigration[] = [initial, users]
 
 /** knex migrationSource over the list above, so bundlers see every migration. */
 export const migrationSource: Knex.MigrationSource<RepositoryMigration> = {

@@ -1,0 +1,6 @@
+export { TsAnalyzer, type TsAnalyzerOptions } from './analyzer.ts'
+export { CLOCK_SOURCE, MAX_PCR_STEP_MS, type ClockSource } from './clock.ts'
+export { DEFAULT_PID_TIMEOUT_MS, PAT_TIMEOUT_MS, PMT_TIMEOUT_MS } from './programs.ts'
+export * from './report.ts'
+export { STREAM_KIND, type StreamKind } from './stream-types.ts'
+export { SYNC_LOCK_PACKETS } from './sync.ts'

@@ -102,8 +102,7 @@ export class EmbeddedStorage extends BaseStorage {
 
   protected async rawInsert(table: string, rows: Record<string, unknown>[], settings: Record<string, string>): Promise<void> {
     // Raw JSONEachRow bytes: the engine parses them off the event loop.
-    let body = ''
-    for (const row of rows) body += `${JSON.stringify(row)}\n`
+    const body = rows.map((row) => JSON.stringify(row)).join('\n')
     await this.#entry.session.insert({ table, values: Buffer.from(body), format: 'JSONEachRow', settings })
   }
 

@@ -1,7 +1,7 @@
 // Typed rows for the four tables, the mapping from protocol messages, and the
 // normalisation every driver applies before sending rows (column check,
 // insert_ts in the one text format both ClickHouse versions parse).
-import type { MetricsRow, Status, StreamStatusValue } from '@monit/protocol'
+import type { Av, AvPeriod, MetricsRow, Status, StreamStatusValue } from '@monit/protocol'
 import { StorageError } from './errors.ts'
 import { COLUMN_NAMES } from './schema.ts'
 import type { StorageDriver, StorageFeatures, StorageRow, TableName } from './types.ts'
@@ -66,11 +66,32 @@ export type EventRecord = ViewerFields & {
   insert_ts?: InsertTs
 }
 
+export type AvCheckRecord = {
+  stream_id: string
+  agent_id: string
+  epoch: number
+  sample_s: number
+  decoded_s: number
+  video: 0 | 1
+  audio: 0 | 1
+  black_s: number
+  freeze_s: number
+  silence_s: number
+  /** JSON of the periods per kind, each as [start_s, end_s]. */
+  periods: string
+  integrated_lufs: number | null
+  true_peak_dbtp: number | null
+  lra: number | null
+  error: string
+  insert_ts: InsertTs
+}
+
 export type TableRecords = {
   metrics: MetricsRecord
   statuses: StatusRecord
   heatmap: HeatmapRecord
   events: EventRecord
+  av_checks: AvCheckRecord
 }
 
 /** Rows of an agent's metrics message. insert_ts is the probe's end time (ts_ms), so a resent batch carries the same rows. */
@@ -102,6 +123,36 @@ export function statusRecord(agentId: string, status: Status): StatusRecord {
     status: status.status,
     reason: status.reason,
     insert_ts: status.ts_ms,
+  }
+}
+
+function seconds(periods: readonly AvPeriod[]): number {
+  return Math.round(periods.reduce((sum, period) => sum + period.duration_s, 0) * 1000) / 1000
+}
+
+function spans(periods: readonly AvPeriod[]): Array<[number, number]> {
+  return periods.map((period) => [period.start_s, period.end_s])
+}
+
+/** The row of an agent's av message; insert_ts is the message's ts_ms. */
+export function avCheckRecord(agentId: string, av: Av): AvCheckRecord {
+  return {
+    stream_id: av.stream_id,
+    agent_id: agentId,
+    epoch: av.epoch,
+    sample_s: av.sample_s,
+    decoded_s: av.decoded_s,
+    video: av.video ? 1 : 0,
+    audio: av.audio ? 1 : 0,
+    black_s: seconds(av.black),
+    freeze_s: seconds(av.freeze),
+    silence_s: seconds(av.silence),
+    periods: JSON.stringify({ black: spans(av.black), freeze: spans(av.freeze), silence: spans(av.silence) }),
+    integrated_lufs: av.loudness?.integrated_lufs ?? null,
+    true_peak_dbtp: av.loudness?.true_peak_dbtp ?? null,
+    lra: av.loudness?.lra_lu ?? null,
+    error: av.error ?? '',
+    insert_ts: av.ts_ms,
   }
 }
 
@@ -139,6 +190,15 @@ export function formatTimestamp(ms: number, millis = true): string {
 }
 
 /**
+ * Replaces lone UTF-16 surrogates with U+FFFD. JSON can carry them, but
+ * ClickHouse rejects the whole insert that contains one.
+ */
+export function wellFormed(text: string): string {
+  const checked = text as unknown as { isWellFormed(): boolean; toWellFormed(): string }
+  return checked.isWellFormed() ? text : checked.toWellFormed()
+}
+
+/**
  * Copies rows into the shape sent as JSONEachRow: refuses columns the table
  * lacks (ClickHouse would skip them silently), writes insert_ts as UTC text
  * (now when absent) and insert_date as its UTC day, whatever the caller put
@@ -148,14 +208,6 @@ export function formatTimestamp(ms: number, millis = true): string {
  * servers before 19.x fill omitted JSONEachRow fields with zeros, not with
  * their DEFAULT expression (verified on 18.16: 0000-00-00).
  */
-/**
- * Replaces lone UTF-16 surrogates with U+FFFD. JSON can carry them, but
- * ClickHouse rejects the whole insert that contains one.
- */
-export function wellFormed(text: string): string {
-  return (text as unknown as { toWellFormed(): string }).toWellFormed()
-}
-
 export function prepareRows(
   table: TableName,
   rows: readonly StorageRow[],
@@ -165,10 +217,15 @@ export function prepareRows(
 ): Record<string, unknown>[] {
   const columns = COLUMN_NAMES[table]
   const refuse = (message: string) => new StorageError(message, { driver, retryable: false })
+  // Rows of one batch mostly share a timestamp, so its text is made once.
+  let lastMs = -1
+  let lastText = ''
+
   return rows.map((row, index) => {
     const out: Record<string, unknown> = {}
     let ms = now
-    for (const [key, value] of Object.entries(row)) {
+    for (const key in row) {
+      const value = row[key]
       if (key === 'insert_date' || value === undefined) continue
       if (!columns.has(key)) throw refuse(`row ${index} for table ${table} has unknown column "${key}"`)
       if (key === 'insert_ts') {
@@ -183,9 +240,13 @@ export function prepareRows(
         out[key] = value
       }
     }
-    const text = formatTimestamp(ms, features.dateTime64)
-    out.insert_date = text.slice(0, 10)
-    out.insert_ts = text
+
+    if (ms !== lastMs) {
+      lastMs = ms
+      lastText = formatTimestamp(ms, features.dateTime64)
+    }
+    out.insert_date = lastText.slice(0, 10)
+    out.insert_ts = lastText
     return out
   })
 }

@@ -1,11 +1,12 @@
 # monit: one-machine run, tests and benchmarks. `make help` lists the targets.
-.PHONY: help setup run demo-stream test typecheck bench
+.PHONY: help setup run demo-stream build test typecheck bench
 
 NODE := node --import tsx
 
 help:
 	@echo "make run          start the controller on 127.0.0.1:8080 with a local agent (SQLite + chDB under ./data)"
 	@echo "make demo-stream  publish a test HLS stream at http://127.0.0.1:8090/live/index.m3u8"
+	@echo "make build        build dist/monit-agent, the agent as one executable that needs no Node.js"
 	@echo "make test         install what the tests need and run the whole suite"
 	@echo "make typecheck    check the TypeScript types"
 	@echo "make bench        run the benchmarks"
@@ -21,6 +22,9 @@ run: setup
 
 demo-stream: setup
 	$(NODE) scripts/demo-stream.ts
+
+build: node_modules/.package-lock.json
+	$(NODE) scripts/build-agent.ts
 
 test:
 	scripts/test-setup.sh

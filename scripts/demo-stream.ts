@@ -2,7 +2,7 @@
 // pattern with a tone (1280x720, 25 fps, about 2 Mbit/s, 2 s keyframe
 // interval) into ./data/demo-stream, and a small HTTP server serves it at
 // http://127.0.0.1:8090/live/index.m3u8 until Ctrl-C.
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { createReadStream } from 'node:fs'
 import { mkdir, rm, stat } from 'node:fs/promises'
 import { createServer } from 'node:http'
@@ -15,9 +15,7 @@ const contentTypes: Record<string, string> = { '.m3u8': 'application/vnd.apple.m
 await rm(folder, { recursive: true, force: true })
 await mkdir(join(folder, 'live'), { recursive: true })
 
-const ffmpeg = spawn(
-  'ffmpeg',
-  [
+const ffmpegArgs = [
     '-hide_banner', '-loglevel', 'error', '-re',
     '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25',
     '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=48000',
@@ -26,18 +24,27 @@ const ffmpeg = spawn(
     '-c:a', 'aac', '-b:a', '96k',
     '-f', 'hls', '-hls_time', '2', '-hls_list_size', '6', '-hls_flags', 'delete_segments',
     join(folder, 'live', 'index.m3u8'),
-  ],
-  { stdio: ['ignore', 'inherit', 'inherit'] },
-)
-ffmpeg.on('error', (error) => {
-  console.error(`demo-stream: could not start ffmpeg: ${error.message}; install it with: apt-get install ffmpeg`)
-  process.exit(1)
-})
-ffmpeg.on('exit', (code, signal) => {
-  console.error(`demo-stream: ffmpeg exited (code ${code}, signal ${signal})`)
-  server.close()
-  process.exitCode = code ?? 1
-})
+  ]
+
+let stopping = false
+let ffmpeg = startEncoder()
+
+/** Runs ffmpeg, and starts it again a second after it dies unless the demo is stopping. */
+function startEncoder(): ChildProcess {
+  const child = spawn('ffmpeg', ffmpegArgs, { stdio: ['ignore', 'inherit', 'inherit'] })
+  child.on('error', (error) => {
+    console.error(`demo-stream: could not start ffmpeg: ${error.message}; install it with: apt-get install ffmpeg`)
+    process.exit(1)
+  })
+  child.on('exit', (code, signal) => {
+    if (stopping) return
+    console.error(`demo-stream: ffmpeg exited (code ${code}, signal ${signal}); starting it again`)
+    setTimeout(() => {
+      if (!stopping) ffmpeg = startEncoder()
+    }, 1000)
+  })
+  return child
+}
 
 const server = createServer(async (request, response) => {
   const path = normalize(decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname))
@@ -59,6 +66,7 @@ server.listen(port, '127.0.0.1', () => {
 })
 
 const stop = () => {
+  stopping = true
   ffmpeg.kill('SIGTERM')
   server.close()
 }

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 packages=()
 command -v ffprobe >/dev/null || packages+=(ffmpeg)
 command -v clickhouse-server >/dev/null || packages+=(clickhouse-server)
+command -v chromium >/dev/null || packages+=(chromium)
 if [[ ${#packages[@]} -gt 0 ]]; then
   echo "installing Debian packages: ${packages[*]}"
   apt-get update -qq

@@ -36,6 +36,8 @@ export interface EncodeOptions {
   gop?: number
   /** Add an AAC audio track (default true). */
   audio?: boolean
+  /** Add the H.264 video track (default true); false with audio gives an audio-only stream. */
+  video?: boolean
   /** Audio bitrate in bit/s (default 48_000). */
   audioBitrate?: number
   /** x264 preset (default ultrafast). */
@@ -97,7 +99,7 @@ export function freePort(kind: 'tcp' | 'udp' = 'tcp'): Promise<number> {
 }
 
 function sourceArgs(o: Required<EncodeOptions>): string[] {
-  const args = ['-re', '-f', 'lavfi', '-i', `testsrc2=size=${o.width}x${o.height}:rate=${o.fps}`]
+  const args = o.video ? ['-re', '-f', 'lavfi', '-i', `testsrc2=size=${o.width}x${o.height}:rate=${o.fps}`] : []
   if (o.audio) args.push('-re', '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=48000')
   return args
 }
@@ -105,6 +107,7 @@ function sourceArgs(o: Required<EncodeOptions>): string[] {
 /** x264 (and AAC) settings; nal-hrd=cbr for MPEG-TS outputs. */
 export function encoderArgs(options: EncodeOptions = {}, container: 'mpegts' | 'flv' = 'mpegts'): string[] {
   const o = withDefaults(options)
+  if (!o.video) return ['-map', '0:a', '-c:a', 'aac', '-b:a', String(o.audioBitrate), '-ac', '1']
   const rate = String(o.videoBitrate)
   const args = [
     '-map', '0:v',
@@ -133,6 +136,7 @@ function withDefaults(options: EncodeOptions): Required<EncodeOptions> {
     videoBitrate: options.videoBitrate ?? 2_000_000,
     gop: options.gop ?? fps * 2,
     audio: options.audio ?? true,
+    video: options.video ?? true,
     audioBitrate: options.audioBitrate ?? 48_000,
     preset: options.preset ?? 'ultrafast',
   }

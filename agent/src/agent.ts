@@ -1,9 +1,12 @@
+import { join } from 'node:path'
 import type { Logger } from 'pino'
-import { PROTOCOL_VERSION, type ControllerMessage, type Status } from '@monit/protocol'
+import { PROTOCOL_VERSION, screenshotFrames, type ControllerMessage, type Status } from '@monit/protocol'
 import type { AgentConfig } from './config.ts'
 import { ControllerConnection } from './connection/connection.ts'
-import { Outbox } from './spool/outbox.ts'
-import { MonitorSet } from './monitor/index.ts'
+import { Outbox, type SpoolStats } from './spool/outbox.ts'
+import { MonitorSet, probeStream, type AvResult, type GrabbedScreenshot } from './monitor/index.ts'
+import { activeChildren } from './media/runner.ts'
+import { AgentMetrics, type AgentSnapshot } from './metrics/registry.ts'
 import { AGENT_VERSION } from './version.ts'
 
 /** One edge agent: the controller connection, the stream monitors and the outbox. */
@@ -11,12 +14,14 @@ export class Agent {
   private readonly monitors: MonitorSet
   private readonly outbox: Outbox
   private readonly connection: ControllerConnection
-  /** Latest status per stream not yet delivered. */
-  private readonly unsentStatuses = new Map<string, Status>()
+  /** Prometheus metrics of this agent, read by the metrics server. */
+  readonly metrics: AgentMetrics
   private fatalReason: string | undefined
   private readonly fatalListeners: Array<(reason: string) => void> = []
 
   constructor(private readonly config: AgentConfig, private readonly log: Logger) {
+    const identity = { agentId: config.id, version: AGENT_VERSION, protocolVersion: PROTOCOL_VERSION }
+    this.metrics = new AgentMetrics(identity, () => this.snapshot())
     this.connection = new ControllerConnection({
       urls: config.controllers,
       token: config.token,
@@ -39,6 +44,10 @@ export class Agent {
       },
     })
     this.outbox = new Outbox({
+      // One folder per agent id: spooled rows belong to that id's assignments.
+      dir: join(config.dataDir, 'spool', config.id),
+      maxBytes: config.spoolMaxBytes,
+      maxBatches: config.spoolMaxBatches,
       send: (message) => this.connection.send(message),
       logger: log.child({ component: 'outbox' }),
     })
@@ -46,7 +55,21 @@ export class Agent {
       logger: log.child({ component: 'monitor' }),
       onMetrics: (row) => this.outbox.add(row),
       onStatus: (status) => this.sendStatus(status),
+      probe: this.metrics.timeProbes(probeStream),
+      onAv: (result) => this.sendAv(result),
+      onScreenshot: (shot) => this.sendScreenshot(shot),
+      checkDefaults: config.checks,
     })
+  }
+
+  /** Sizes and drop counters of the on-disk spool of unsent metrics. */
+  get spool(): SpoolStats {
+    return this.outbox.stats
+  }
+
+  /** True while the controller has accepted this agent. */
+  get controllerConnected(): boolean {
+    return this.connection.connected
   }
 
   start(): void {
@@ -67,6 +90,16 @@ export class Agent {
     this.outbox.close()
     await this.connection.stop()
     this.log.info({ agent_id: this.config.id, unsent_batches: this.outbox.pendingBatches }, 'agent stopped')
+  }
+
+  private snapshot(): AgentSnapshot {
+    return {
+      controllerConnected: this.connection.connected,
+      streamsRunning: this.monitors.size,
+      probes: this.monitors.probeTotals,
+      spool: this.outbox.stats,
+      childProcesses: activeChildren(),
+    }
   }
 
   private handle(message: ControllerMessage): void {
@@ -93,17 +126,29 @@ export class Agent {
   }
 
   private sendStatus(status: Omit<Status, 'type'>): void {
-    const message: Status = { type: 'status', ...status }
-    if (!this.connection.send(message)) this.unsentStatuses.set(status.stream_id, message)
+    this.outbox.addStatus({ type: 'status', ...status })
+  }
+
+  // NOTE: av results and screenshots are sent only while connected; they are
+  // not kept for a later connection, since the next check replaces them.
+  private sendAv(result: AvResult): void {
+    if (!this.connection.send({ type: 'av', ...result })) {
+      this.log.debug({ stream_id: result.stream_id }, 'not connected; av result dropped')
+    }
+  }
+
+  private sendScreenshot(shot: GrabbedScreenshot): void {
+    const frames = screenshotFrames(shot, shot.jpeg)
+    for (const frame of frames) {
+      if (this.connection.send(frame)) continue
+      this.log.debug({ stream_id: shot.stream_id }, 'not connected; screenshot dropped')
+      return
+    }
   }
 
   /** Sends what waited for a connection: statuses first, then metric batches. */
   private flush(): void {
     this.outbox.connectionLost()
-    for (const [streamId, status] of this.unsentStatuses) {
-      if (!this.connection.send(status)) return
-      this.unsentStatuses.delete(streamId)
-    }
     this.outbox.pump()
   }
 }

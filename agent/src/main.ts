@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-import { pino } from 'pino'
+import { pino, type Logger } from 'pino'
 import { PROTOCOL_VERSION } from '@monit/protocol'
-import { agentHelp, ConfigError, loadAgentConfig } from './config.ts'
+import { agentHelp, ConfigError, loadAgentConfig, type AgentConfig } from './config.ts'
 import { Agent } from './agent.ts'
+import { startMetricsServer, type MetricsServer } from './metrics/server.ts'
 import { AGENT_VERSION } from './version.ts'
 
 const usage = `usage: monit-agent --controller URL [options]
@@ -35,15 +36,40 @@ async function main(argv: string[]): Promise<number> {
   const log = pino({ level: config.logLevel, redact: { paths: ['token', '*.token'], censor: '[redacted]' } })
   const agent = new Agent(config, log)
   agent.start()
-
-  const exitCode = await new Promise<number>((done) => {
+  const stopRequested = new Promise<number>((done) => {
     process.once('SIGINT', () => done(0))
     process.once('SIGTERM', () => done(0))
     agent.onFatal(() => done(3))
   })
+  const metricsServer = await serveMetrics(config, agent, log)
+
+  const exitCode = await stopRequested
   log.info({ exit_code: exitCode }, 'agent stopping')
+  await metricsServer?.close()
   await agent.stop()
   return exitCode
+}
+
+/**
+ * Starts the /metrics and /healthz server unless it is turned off. An
+ * address that cannot be bound is logged and the agent runs on without it,
+ * because monitoring the streams matters more than its own metrics.
+ */
+async function serveMetrics(config: AgentConfig, agent: Agent, log: Logger): Promise<MetricsServer | undefined> {
+  if (config.metricsListen === undefined) return undefined
+  const logger = log.child({ component: 'metrics' })
+  try {
+    return await startMetricsServer({
+      listen: config.metricsListen,
+      metrics: agent.metrics,
+      controllerConnected: () => agent.controllerConnected,
+      logger,
+    })
+  } catch (error) {
+    const { host, port } = config.metricsListen
+    logger.error({ err: error, host, port }, 'metrics server failed to listen; running without /metrics (set --metrics-listen)')
+    return undefined
+  }
 }
 
 main(process.argv.slice(2)).then(

@@ -13,6 +13,7 @@ import { Spill } from './storage/spill.ts'
 import { AgentHub } from './hub/hub.ts'
 import { Scheduler } from './scheduler/scheduler.ts'
 import { Ingest } from './ingest.ts'
+import { createChecksIngest, type ChecksIngest } from './checks-ingest.ts'
 import { bearerToken, verifyAgentToken } from './auth.ts'
 import { setupAuth } from './auth/plugin.ts'
 import { Access } from './auth/roles.ts'
@@ -23,7 +24,18 @@ import { queryRoutes } from './api/query.ts'
 import { authRoutes } from './api/auth.ts'
 import { userRoutes } from './api/users.ts'
 import { beaconRoutes } from './api/beacons.ts'
-import { formatValidationError } from './api/validation.ts'
+import { screenshotRoutes } from './api/screenshots.ts'
+import { avCheckRoutes } from './api/av-checks.ts'
+import { alertRoutes } from './api/alerts.ts'
+import { AlertService } from './alerts/service.ts'
+import { healthRoutes } from './api/health.ts'
+import { openApiRoutes, registerOpenApi } from './api/openapi.ts'
+import { ControllerMetrics, metricsRoutes } from './prometheus.ts'
+import { LiveFeed } from './live/feed.ts'
+import { liveRoutes } from './live/routes.ts'
+import { selectProtocol } from './auth/websocket.ts'
+import { sdkRoutes } from './sdk/routes.ts'
+import { createValidatorCompiler, formatValidationError } from './api/validation.ts'
 import { CONTROLLER_VERSION } from './version.ts'
 
 export interface Controller {
@@ -50,6 +62,7 @@ export function createLogger(level: string): Logger {
         '*.password_hash',
         '*.jwtSecret',
         '*.adminPassword',
+        '*.metricsToken',
       ],
       censor: '[redacted]',
     },
@@ -61,7 +74,7 @@ export interface BuildOptions {
   wrapInserts?: (storage: Storage) => Pick<Storage, 'insert'>
 }
 
-/** Opens the spill under DATA_DIR/spill and logs the batches it holds from an earlier run. */
+/** Opens the spill under DATA_DIR/spill and logs the batches that an earlier run left in it. */
 async function openSpill(config: ControllerConfig, logger: Logger): Promise<Spill | undefined> {
   if (config.spillMaxBytes === 0) return undefined
   const spill = await Spill.open({ dir: join(config.dataDir, 'spill'), maxBytes: config.spillMaxBytes, logger })
@@ -97,7 +110,8 @@ export async function buildController(
   })
   await storage.init()
   const spill = await openSpill(config, logger)
-  const writers = createWriters(options.wrapInserts?.(storage) ?? storage, {
+  const metrics = new ControllerMetrics(CONTROLLER_VERSION)
+  const writers = createWriters(metrics.timeInserts(options.wrapInserts?.(storage) ?? storage), {
     maxRows: config.flushRows,
     flushMs: config.flushMs,
     maxBufferedRows: config.bufferRows,
@@ -105,11 +119,23 @@ export async function buildController(
     logger,
   })
 
+  const live = new LiveFeed({
+    logger: logger.child({ component: 'live' }),
+    maxSubscribers: config.liveMaxSubscribers,
+    viewersIntervalMs: config.liveViewersIntervalS * 1000,
+    viewerWindowMs: config.liveViewerWindowS * 1000,
+    maxViewers: config.liveMaxViewers,
+  })
   let ingest: Ingest | undefined
+  const alertLogger = logger.child({ component: 'alerts' })
+  const alerts = new AlertService({ store: repository.alerts, streams: repository, logger: alertLogger })
+  await alerts.start()
+  let checks: ChecksIngest | undefined
   const hub: AgentHub = new AgentHub({
     logger: logger.child({ component: 'hub' }),
     controllerVersion: CONTROLLER_VERSION,
     heartbeatIntervalS: config.heartbeatIntervalS,
+    tokenRecheckMs: config.tokenRecheckS * 1000,
     handlers: {
       agentConnected: async (session) => {
         const { hello } = session
@@ -123,13 +149,18 @@ export async function buildController(
           remoteAddress: session.remoteAddress,
         })
         await scheduler.agentConnected(hello.agent_id, hello.streams)
+        live.publishAgent(hello.agent_id, true)
       },
       agentDisconnected: async (session) => {
         await repository.markAgentDisconnected(session.agentId, new Date())
         scheduler.agentDisconnected(session.agentId, session.capacity)
+        checks?.agentDisconnected(session.agentId)
+        live.publishAgent(session.agentId, false)
       },
       metrics: (session, message) => ingest!.metrics(session, message),
       status: (session, message) => ingest!.status(session, message),
+      av: (session, message) => checks!.av(session, message),
+      screenshot: (session, message) => checks!.screenshot(session, message),
       heartbeat: (session) => {
         repository.touchAgent(session.agentId, new Date()).catch((error: unknown) => {
           session.log.warn({ err: error }, 'recording agent heartbeat failed')
@@ -142,25 +173,43 @@ export async function buildController(
     { connected: () => hub.all(), send: (agentId, message) => hub.send(agentId, message) },
     logger.child({ component: 'scheduler' }),
     config.reassignGraceS,
+    config.rebalanceThreshold,
   )
-  ingest = new Ingest(writers.metrics, writers.statuses, repository, scheduler, logger.child({ component: 'ingest' }))
+  checks = createChecksIngest(config, writers.av_checks, scheduler, logger.child({ component: 'checks' }))
+  ingest = new Ingest(
+    writers.metrics,
+    writers.statuses,
+    repository,
+    scheduler,
+    logger.child({ component: 'ingest' }),
+    (agentId, status) => {
+      live.publishStatus(agentId, status)
+      alerts.streamStatusReported(status.stream_id)
+    },
+  )
   await scheduler.start()
 
-  const context: ControllerContext = { config, logger, repository, storage, writers, scheduler, hub, version: CONTROLLER_VERSION }
+  const context: ControllerContext = { config, logger, repository, storage, writers, scheduler, hub, live, version: CONTROLLER_VERSION }
+  metrics.observeController(context)
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
     // request.ip follows X-Forwarded-For only when the peer is one of these proxies.
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
-    // Unknown fields are rejected with 400 rather than silently dropped.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     schemaErrorFormatter: formatValidationError,
   })
-  await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } })
+  // Unknown fields and wrong JSON types are rejected with 400 rather than dropped or converted.
+  app.setValidatorCompiler(createValidatorCompiler())
+  await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES, handleProtocols: selectProtocol } })
   // Before any route, so that every route gets the security headers, rate limits and access hook.
   const auth = await setupAuth(app, context)
+  // Both collect routes as they are added, so they come before the first one.
+  await registerOpenApi(app, CONTROLLER_VERSION)
+  metrics.observeRequests(app)
 
-  app.get('/healthz', async () => ({ status: 'ok', version: CONTROLLER_VERSION }))
+  await app.register((scope) => healthRoutes(scope, context))
+  await app.register((scope) => metricsRoutes(scope, context, metrics))
+  await app.register((scope) => openApiRoutes(scope))
   await app.register(async (scope) => {
     scope.addHook('preValidation', async (request) => {
       const token = bearerToken(request)
@@ -172,7 +221,10 @@ export async function buildController(
       }
     })
     scope.get('/api/agents/v1/ws', { websocket: true, config: { access: Access.agentToken } }, (socket, request) => {
-      hub.accept(socket, request.ip)
+      // The hook above has checked the token; it is checked again while the agent stays connected.
+      const token = bearerToken(request)!
+      const stillValid = async () => (await verifyAgentToken(token, config.agentToken, repository)) !== undefined
+      hub.accept(socket, request.ip, stillValid)
     })
   })
   await app.register((scope) => streamRoutes(scope, context))
@@ -181,14 +233,27 @@ export async function buildController(
   await app.register((scope) => authRoutes(scope, context, auth))
   await app.register((scope) => userRoutes(scope, context))
   await app.register((scope) => beaconRoutes(scope, context))
+  await app.register((scope) => screenshotRoutes(scope, context, checks.store))
+  await app.register((scope) => avCheckRoutes(scope, context))
+  await app.register((scope) => alertRoutes(scope, context, alerts))
+  await app.register((scope) => liveRoutes(scope, context))
+  await app.register((scope) => sdkRoutes(scope, context))
+  live.start()
 
   const close = async (): Promise<void> => {
     scheduler.stop()
+    checks.close()
+    live.close()
     await hub.closeAll()
     await app.close()
-    await closeWriters(writers)
-    await storage.close()
-    await repository.close()
+    await alerts.stop()
+    try {
+      await closeWriters(writers)
+    } finally {
+      // Also after lost rows, so that chDB and the database are released.
+      await storage.close()
+      await repository.close()
+    }
   }
 
   return {

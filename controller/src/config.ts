@@ -22,10 +22,14 @@ export interface ControllerConfig {
   agentToken: string | undefined
   /** Seconds a disconnected agent keeps its streams before they move. */
   reassignGraceS: number
+  /** Load share gap between agents that makes the scheduler move kept streams; 0 turns rebalancing off. */
+  rebalanceThreshold: number
   heartbeatIntervalS: number
+  /** Seconds between checks that each connected agent's token is still valid. */
+  tokenRecheckS: number
   flushRows: number
   flushMs: number
-  /** Rows each ClickHouse writer holds in memory; past it batches go to the spill. */
+  /** Rows each ClickHouse writer keeps in memory; past it batches go to the spill. */
   bufferRows: number
   /** Bytes of spill files kept under DATA_DIR/spill while ClickHouse cannot take rows; 0 turns spilling off. */
   spillMaxBytes: number
@@ -48,6 +52,20 @@ export interface ControllerConfig {
   loginRateLimit: number
   /** POST and DELETE API requests allowed per user per minute. */
   writeRateLimit: number
+  /** Bearer token that GET /metrics requires; undefined leaves the route public. */
+  metricsToken: string | undefined
+  /** Live feed connections this process serves at once. */
+  liveMaxSubscribers: number
+  /** Seconds between the live feed's viewers messages. */
+  liveViewersIntervalS: number
+  /** Seconds a heatmap beacon keeps its viewer counted in the live feed. */
+  liveViewerWindowS: number
+  /** (stream, viewer) pairs that the live feed's viewer counter keeps in memory. */
+  liveMaxViewers: number
+  /** Screenshots kept per stream under DATA_DIR/screenshots. */
+  screenshotKeep: number
+  /** Seconds a screenshot is kept. */
+  screenshotMaxAgeS: number
 }
 
 /** Raised for a setting that is missing or out of range; names the setting. */
@@ -77,14 +95,26 @@ export const CONTROLLER_OPTIONS: readonly OptionSpec[] = [
   { flag: 'ttl-days', env: 'MONIT_TTL_DAYS', type: 'string', help: 'days ClickHouse keeps rows (default 90)' },
   { flag: 'agent-token', env: 'MONIT_AGENT_TOKEN', type: 'string', help: 'a fixed agent token, besides tokens made with "tokens create"' },
   { flag: 'reassign-grace', env: 'MONIT_REASSIGN_GRACE_S', type: 'string', help: 'seconds before a lost agent\'s streams move (default 10)' },
+  {
+    flag: 'rebalance-threshold',
+    env: 'MONIT_REBALANCE_THRESHOLD',
+    type: 'string',
+    help: 'gap between agents\' load shares (load / capacity, 0 to 1) that moves streams to balance them; 0 turns it off (default 0.25)',
+  },
   { flag: 'heartbeat-interval', env: 'MONIT_HEARTBEAT_INTERVAL_S', type: 'string', help: 'seconds between agent heartbeats (default 15)' },
+  {
+    flag: 'token-recheck',
+    env: 'MONIT_TOKEN_RECHECK_S',
+    type: 'string',
+    help: 'seconds between checks that a connected agent\'s token is not revoked (default 30)',
+  },
   { flag: 'flush-rows', env: 'MONIT_FLUSH_ROWS', type: 'string', help: 'rows that trigger a ClickHouse write (default 10000)' },
   { flag: 'flush-ms', env: 'MONIT_FLUSH_MS', type: 'string', help: 'milliseconds after which buffered rows are written (default 1000)' },
   {
     flag: 'buffer-rows',
     env: 'MONIT_BUFFER_ROWS',
     type: 'string',
-    help: 'rows each ClickHouse table writer holds in memory before it spills to disk (default 100000)',
+    help: 'rows each ClickHouse table writer keeps in memory before it spills to disk (default 100000)',
   },
   {
     flag: 'spill-max-bytes',
@@ -127,12 +157,62 @@ export const CONTROLLER_OPTIONS: readonly OptionSpec[] = [
   },
   { flag: 'login-rate-limit', env: 'MONIT_LOGIN_RATE_LIMIT', type: 'string', help: 'login attempts per client address per minute (default 10)' },
   { flag: 'write-rate-limit', env: 'MONIT_WRITE_RATE_LIMIT', type: 'string', help: 'POST and DELETE API requests per user per minute (default 300)' },
+  {
+    flag: 'metrics-token',
+    env: 'MONIT_METRICS_TOKEN',
+    type: 'string',
+    help: 'bearer token that GET /metrics requires (default none: /metrics is public)',
+  },
+  {
+    flag: 'live-max-subscribers',
+    env: 'MONIT_LIVE_MAX_SUBSCRIBERS',
+    type: 'string',
+    help: 'live feed WebSocket connections per controller process (default 1000)',
+  },
+  {
+    flag: 'live-viewers-interval',
+    env: 'MONIT_LIVE_VIEWERS_INTERVAL_S',
+    type: 'string',
+    help: 'seconds between live feed viewer counts (default 5)',
+  },
+  {
+    flag: 'live-viewer-window',
+    env: 'MONIT_LIVE_VIEWER_WINDOW_S',
+    type: 'string',
+    help: 'seconds a heatmap beacon keeps its viewer counted in the live feed (default 60)',
+  },
+  {
+    flag: 'live-max-viewers',
+    env: 'MONIT_LIVE_MAX_VIEWERS',
+    type: 'string',
+    help: 'stream and viewer pairs the live feed counts in memory; past it the oldest are dropped (default 200000)',
+  },
+  {
+    flag: 'screenshot-keep',
+    env: 'MONIT_SCREENSHOT_KEEP',
+    type: 'string',
+    help: 'screenshots kept per stream under DATA_DIR/screenshots; older ones are deleted (default 60)',
+  },
+  {
+    flag: 'screenshot-max-age',
+    env: 'MONIT_SCREENSHOT_MAX_AGE_S',
+    type: 'string',
+    help: 'seconds a screenshot is kept (default 86400, one day)',
+  },
 ]
 
 function parseInteger(setting: string, raw: string, min: number, max: number): number {
   const value = Number(raw)
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(setting, `"${raw}" is not an integer from ${min} to ${max}`)
+  }
+  return value
+}
+
+function parseFraction(setting: string, raw: string): number {
+  const value = Number(raw)
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new ConfigError(setting, `"${raw}" is not a number from 0 to 1`)
   }
   return value
 }
@@ -236,6 +316,10 @@ export function loadControllerConfig(argv: string[], env: NodeJS.ProcessEnv = pr
     const [name, raw] = read(flag)
     return raw === undefined ? fallback : parseInteger(name, raw, min, max)
   }
+  const fraction = (flag: string, fallback: number): number => {
+    const [name, raw] = read(flag)
+    return raw === undefined ? fallback : parseFraction(name, raw)
+  }
   const bytes = (flag: string, fallback: number): number => {
     const [name, raw] = read(flag)
     return raw === undefined ? fallback : parseBytes(name, raw)
@@ -260,7 +344,9 @@ export function loadControllerConfig(argv: string[], env: NodeJS.ProcessEnv = pr
     ttlDays: integer('ttl-days', 90, 1, 36500),
     agentToken: read('agent-token')[1] || undefined,
     reassignGraceS: integer('reassign-grace', 10, 0, 3600),
+    rebalanceThreshold: fraction('rebalance-threshold', 0.25),
     heartbeatIntervalS: integer('heartbeat-interval', 15, 1, 3600),
+    tokenRecheckS: integer('token-recheck', 30, 1, 3600),
     flushRows: integer('flush-rows', 10000, 1, 1_000_000),
     flushMs: integer('flush-ms', 1000, 10, 600_000),
     bufferRows: integer('buffer-rows', 100_000, 1, 100_000_000),
@@ -276,6 +362,13 @@ export function loadControllerConfig(argv: string[], env: NodeJS.ProcessEnv = pr
     adminPassword: checkMinLength(adminPasswordName, adminPassword, 8),
     loginRateLimit: integer('login-rate-limit', 10, 1, 100_000),
     writeRateLimit: integer('write-rate-limit', 300, 1, 1_000_000),
+    metricsToken: read('metrics-token')[1] || undefined,
+    liveMaxSubscribers: integer('live-max-subscribers', 1000, 1, 1_000_000),
+    liveViewersIntervalS: integer('live-viewers-interval', 5, 1, 3600),
+    liveViewerWindowS: integer('live-viewer-window', 60, 1, 86_400),
+    liveMaxViewers: integer('live-max-viewers', 200_000, 1, 100_000_000),
+    screenshotKeep: integer('screenshot-keep', 60, 1, 100_000),
+    screenshotMaxAgeS: integer('screenshot-max-age', 86_400, 60, 31_536_000),
   }
 }
 

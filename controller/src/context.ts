@@ -4,6 +4,7 @@ import type { Repository, Stream } from './repository/index.ts'
 import type { Storage, Writers } from './storage/index.ts'
 import type { Scheduler } from './scheduler/scheduler.ts'
 import type { AgentHub } from './hub/hub.ts'
+import type { LiveFeed } from './live/feed.ts'
 
 export type StoredStream = Stream
 
@@ -17,5 +18,7 @@ export interface ControllerContext {
   writers: Writers
   scheduler: Scheduler
   hub: AgentHub
+  /** The live feed's subscribers and viewer counts. */
+  live: LiveFeed
   version: string
 }

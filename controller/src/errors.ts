@@ -28,3 +28,23 @@ export const PayloadTooLarge = createError<[number, string]>(
   413,
 )
 export const BufferFull = createError<[string]>('MONIT_ERR_BUFFER_FULL', '%s; retry later', 503)
+export const LiveFeedFull = createError<[number]>(
+  'MONIT_ERR_LIVE_FEED_FULL',
+  'the live feed serves its maximum of %d connections; retry later',
+  503,
+)
+export const AlertChannelNotFound = createError<[string]>('MONIT_ERR_ALERT_CHANNEL_NOT_FOUND', 'alert channel "%s" not found', 404)
+export const AlertChannelExists = createError<[string]>('MONIT_ERR_ALERT_CHANNEL_EXISTS', 'alert channel "%s" already exists', 409)
+export const AlertChannelInUse = createError<[string, string]>(
+  'MONIT_ERR_ALERT_CHANNEL_IN_USE',
+  'alert channel "%s" is used by rules %s; remove it from them first',
+  409,
+)
+export const AlertChannelTestFailed = createError<[string, string]>(
+  'MONIT_ERR_ALERT_CHANNEL_TEST_FAILED',
+  'test of alert channel "%s" failed: %s',
+  502,
+)
+export const AlertRuleNotFound = createError<[string]>('MONIT_ERR_ALERT_RULE_NOT_FOUND', 'alert rule "%s" not found', 404)
+export const AlertRuleExists = createError<[string]>('MONIT_ERR_ALERT_RULE_EXISTS', 'alert rule "%s" already exists', 409)
+export const AlertNotFound = createError<[string]>('MONIT_ERR_ALERT_NOT_FOUND', 'alert %s not found', 404)

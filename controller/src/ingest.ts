@@ -17,6 +17,8 @@ export class Ingest {
     private readonly repository: Repository,
     private readonly scheduler: Scheduler,
     private readonly log: Logger,
+    /** Called with each status stored for the stream's current assignment. */
+    private readonly onStatus: (agentId: string, message: Status) => void = () => {},
   ) {}
 
   /**
@@ -37,7 +39,9 @@ export class Ingest {
     for (const row of current) {
       if (row.ts_ms >= (latest.get(row.stream_id)?.ts ?? 0)) latest.set(row.stream_id, { ts: row.ts_ms, epoch: row.epoch })
     }
-    for (const [streamId, { ts, epoch }] of latest) await this.repository.recordProbe(streamId, ts, { epoch })
+    for (const [streamId, { ts, epoch }] of latest) {
+      await this.repository.recordProbe(streamId, ts, { epoch, agentId: session.agentId })
+    }
   }
 
   async status(session: AgentSession, message: Status): Promise<void> {
@@ -50,7 +54,9 @@ export class Ingest {
     if (!this.statusWriter.add([statusRecord(session.agentId, message)])) {
       session.log.error({ stream_id: streamId, status: message.status }, 'status row not buffered: statuses writer is full')
     }
-    await this.repository.recordStatus(streamId, message.status, message.reason, message.ts_ms, { epoch })
+    const fence = { epoch, agentId: session.agentId }
+    const recorded = await this.repository.recordStatus(streamId, message.status, message.reason, message.ts_ms, fence)
+    if (recorded) this.onStatus(session.agentId, message)
     this.log.info({ stream_id: streamId, agent_id: session.agentId, status: message.status, reason: message.reason }, 'stream status changed')
   }
 }

@@ -52,7 +52,17 @@ async function serve(config: ControllerConfig): Promise<number> {
     config = { ...config, agentToken: randomBytes(32).toString('base64url') }
   }
   const controller = await buildController(config, logger)
-  const address = await controller.listen()
+  let address: string
+  try {
+    address = await controller.listen()
+  } catch (error) {
+    await controller.close()
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+      throw new ConfigError('--listen / MONIT_LISTEN', `cannot listen on ${config.host}:${config.port} (${code}); choose another address or port`)
+    }
+    throw error
+  }
   const agent = config.localAgent ? startLocalAgent(address, config, logger) : undefined
 
   printWelcome(address, config)
@@ -170,10 +180,15 @@ async function tokens(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code
+    if (code !== 0) process.exit(code)
   },
   (error: unknown) => {
+    if (error instanceof ConfigError) {
+      console.error(`monit-controller: ${error.message}`)
+      process.exit(2)
+    }
     console.error('monit-controller: failed:', error)
-    process.exitCode = 1
+    // Open handles (the database pool, chDB, timers) would keep a failed start alive.
+    process.exit(1)
   },
 )

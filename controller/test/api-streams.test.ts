@@ -45,7 +45,10 @@ const invalidBodies: Array<[string, unknown, RegExp]> = [
   ['file scheme', { url: 'file:///etc/passwd' }, /body\/url: scheme "file" is not allowed/],
   ['concat scheme', { url: 'concat:a.ts|b.ts' }, /body\/url/],
   ['unknown field', { url: 'udp://127.0.0.1:5000', color: 'red' }, /color/],
-  ['wrong type', { url: 'udp://127.0.0.1:5000', desired_state: 'sideways' }, /desired_state/],
+  ['wrong state', { url: 'udp://127.0.0.1:5000', desired_state: 'sideways' }, /body\/desired_state must be one of up, down/],
+  ['url as a list', { url: ['udp://127.0.0.1:5000'] }, /body\/url must be string/],
+  ['interval as text', { url: 'udp://127.0.0.1:5000', probe: { interval_s: '10' } }, /body\/probe\/interval_s must be integer/],
+  ['url with a space', { url: ' udp://127.0.0.1:5000' }, /body\/url: .* contains spaces/],
   ['probe range', { url: 'udp://127.0.0.1:5000', probe: { interval_s: 0 } }, /interval_s/],
   ['sample too long', { url: 'udp://127.0.0.1:5000', probe: { interval_s: 5, sample_s: 5 } }, /body\/probe\/sample_s/],
 ]

@@ -9,6 +9,12 @@ test('config defaults to the embedded setup', () => {
   assert.match(config.databaseUrl, /^sqlite:.*data\/monit\.sqlite$/)
   assert.is(config.clickhouseUrl, undefined)
   assert.is(config.reassignGraceS, 10)
+  assert.is(config.rebalanceThreshold, 0.25)
+})
+
+test('config reads the rebalance threshold', () => {
+  assert.is(loadControllerConfig(['--rebalance-threshold', '0.1'], {}).rebalanceThreshold, 0.1)
+  assert.is(loadControllerConfig([], { MONIT_REBALANCE_THRESHOLD: '0' }).rebalanceThreshold, 0)
 })
 
 test('config flags win over variables', () => {
@@ -34,6 +40,8 @@ const invalid: Array<[string, string[], Record<string, string>, RegExp]> = [
   ['clickhouse scheme', ['--clickhouse', 'tcp://127.0.0.1:9000'], {}, /--clickhouse: use an http:\/\/ or https:\/\/ URL/],
   ['log level', [], { MONIT_LOG_LEVEL: 'loud' }, /MONIT_LOG_LEVEL: "loud" is not one of fatal, error/],
   ['grace', [], { MONIT_REASSIGN_GRACE_S: '-1' }, /MONIT_REASSIGN_GRACE_S/],
+  ['rebalance threshold above 1', ['--rebalance-threshold', '1.5'], {}, /--rebalance-threshold: "1.5" is not a number from 0 to 1/],
+  ['rebalance threshold text', [], { MONIT_REBALANCE_THRESHOLD: 'half' }, /MONIT_REBALANCE_THRESHOLD: "half" is not a number/],
   ['boolean', [], { MONIT_LOCAL_AGENT: 'maybe' }, /MONIT_LOCAL_AGENT: "maybe" is not a boolean/],
   ['unknown flag', ['--colour', 'red'], {}, /Unknown option '--colour'/],
 ]

@@ -8,8 +8,10 @@ import { join } from 'node:path'
 import knexFactory, { type Knex } from 'knex'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { knexConfig, parseDatabaseUrl } from '../src/repository/config.ts'
 import {
   DuplicateStreamError,
+  migrations,
   openRepository,
   RepositoryError,
   StreamNotFoundError,
@@ -90,6 +92,17 @@ interface State {
 }
 
 const T0 = Date.UTC(2024, 0, 2, 3, 4, 5, 678)
+const MIGRATION_NAMES = migrations.map((migration) => migration.name)
+
+/** Replaces every assignment of the stream with one on agentId (none for null); returns the new epoch. */
+async function assignSingle(repo: Repository, streamId: string, agentId: string | null): Promise<number> {
+  const current = await repo.getStream(streamId)
+  const remove = current?.assignments.map((entry) => entry.slot) ?? []
+  const add = agentId === null ? [] : [{ slot: '', agentId, reason: 'test' }]
+  const [result] = await repo.changeAssignments([{ streamId, remove, add }])
+  if (result?.epoch === undefined) throw new Error(`stream ${streamId} not found`)
+  return result.epoch
+}
 
 function defineSuite(name: string, backend: Backend): void {
   const test = suite<State>(name, {} as State)
@@ -118,8 +131,9 @@ function defineSuite(name: string, backend: Backend): void {
   test('first open runs the migrations and logs them', ({ repo, logger }) => {
     const ran = logger.lines.find((line) => Array.isArray(line.obj.migrations))
     assert.ok(ran, 'a log line lists the migrations that ran')
-    assert.equal(ran.obj.migrations, ['0001_initial', '0002_users'])
-    assert.match(ran.msg ?? '', /ran 2 settings migration/)
+    assert.equal(ran.obj.migrations, MIGRATION_NAMES)
+    assert.ok(MIGRATION_NAMES.includes('0003_scheduling'))
+    assert.match(ran.msg ?? '', new RegExp(`ran ${MIGRATION_NAMES.length} settings migration`))
     assert.ok(repo.client === (name === 'sqlite' ? 'sqlite' : 'mysql'))
   })
 
@@ -132,7 +146,7 @@ function defineSuite(name: string, backend: Backend): void {
       assert.not.ok(logger.lines.some((line) => Array.isArray(line.obj.migrations)))
       assert.ok(await again.getStream('kept-across-reopen'))
       const recorded = await again.knex('knex_migrations').select('name')
-      assert.equal(recorded.map((row: { name: string }) => row.name), ['0001_initial', '0002_users'])
+      assert.equal(recorded.map((row: { name: string }) => row.name), MIGRATION_NAMES)
     } finally {
       await again.close()
     }
@@ -148,9 +162,14 @@ function defineSuite(name: string, backend: Backend): void {
       desired_state: 'up',
       probe: { interval_s: 10, sample_s: 5, timeout_s: 10 },
       labels: {},
+      required_labels: {},
+      weight: 1,
+      pinned_agent_id: null,
+      vantage: null,
       agent_id: null,
       epoch: 0,
       assigned_at: null,
+      assignments: [],
       status: null,
       status_reason: null,
       status_at: null,
@@ -223,7 +242,6 @@ function defineSuite(name: string, backend: Backend): void {
     for (const attempt of [
       () => repo.updateStream('missing', { url: 'http://example.test/x' }),
       () => repo.setDesiredState('missing', 'down'),
-      () => repo.assignStream('missing', 'edge-1'),
     ]) {
       try {
         await attempt()
@@ -252,39 +270,98 @@ function defineSuite(name: string, backend: Backend): void {
     assert.is((await repo.getStream('gone'))?.epoch, 0)
   })
 
-  test('assignStream sets the agent and increments epoch', async ({ repo, clock }) => {
+  test('changeAssignments sets the agent and increments epoch', async ({ repo, clock }) => {
     await repo.createStream({ id: 'assign', url: 'http://example.test/as' })
     clock.ms = T0 + 1000
-    assert.is(await repo.assignStream('assign', 'edge-1'), 1)
+    assert.equal(await assignSingle(repo, 'assign', 'edge-1'), 1)
     let stream = await repo.getStream('assign')
     assert.is(stream?.agent_id, 'edge-1')
     assert.is(stream?.epoch, 1)
     assert.is(stream?.assigned_at, new Date(T0 + 1000).toISOString())
+    assert.equal(stream?.assignments.map((entry) => [entry.agent_id, entry.epoch, entry.slot, entry.reason]), [['edge-1', 1, '', 'test']])
     assert.is(stream?.updated_at, new Date(T0).toISOString(), 'assignment is not a settings change')
 
-    assert.is(await repo.assignStream('assign', 'edge-2', new Date(T0 + 2000)), 2)
+    clock.ms = T0 + 2000
+    assert.equal(await assignSingle(repo, 'assign', 'edge-2'), 2)
     stream = await repo.getStream('assign')
     assert.is(stream?.agent_id, 'edge-2')
     assert.is(stream?.assigned_at, new Date(T0 + 2000).toISOString())
 
-    assert.is(await repo.assignStream('assign', null), 3)
+    assert.equal(await assignSingle(repo, 'assign', null), 3)
     stream = await repo.getStream('assign')
     assert.is(stream?.agent_id, null)
     assert.is(stream?.assigned_at, null)
+    assert.equal(stream?.assignments, [])
     assert.is(stream?.epoch, 3)
     clock.ms = T0
   })
 
-  test('concurrent assignStream calls each get their own epoch', async ({ repo }) => {
+  test('changeAssignments skips a missing stream', async ({ repo }) => {
+    const results = await repo.changeAssignments([{ streamId: 'missing', remove: [], add: [{ slot: '', agentId: 'edge-1', reason: 'test' }] }])
+    assert.equal(results, [{ streamId: 'missing', epoch: undefined }])
+    assert.is((await repo.listAgentAssignments('edge-1')).some((entry) => entry.stream_id === 'missing'), false)
+  })
+
+  test('concurrent changeAssignments calls each get their own epoch', async ({ repo }) => {
     await repo.createStream({ id: 'race', url: 'http://example.test/r' })
-    const epochs = await Promise.all(Array.from({ length: 12 }, (_, i) => repo.assignStream('race', `edge-${i}`)))
+    const change = (i: number) => ({ streamId: 'race', remove: [], add: [{ slot: `slot-${i}`, agentId: `edge-${i}`, reason: 'test' }] })
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => repo.changeAssignments([change(i)])))
+    const epochs = results.map(([result]) => result?.epoch ?? 0)
     assert.equal([...epochs].sort((a, b) => a - b), Array.from({ length: 12 }, (_, i) => i + 1))
-    assert.is((await repo.getStream('race'))?.epoch, 12)
+    const stream = await repo.getStream('race')
+    assert.is(stream?.epoch, 12)
+    assert.equal(
+      [...(stream?.assignments ?? [])].map((entry) => entry.epoch).sort((a, b) => a - b),
+      Array.from({ length: 12 }, (_, i) => i + 1),
+    )
+  })
+
+  test('changeAssignments keeps one epoch per assignment across slots', async ({ repo }) => {
+    await repo.createStream({ id: 'multi', url: 'http://example.test/m', vantage: { count: 2, label: 'region' } })
+    const [first] = await repo.changeAssignments([
+      {
+        streamId: 'multi',
+        remove: [],
+        add: [
+          { slot: 'eu', agentId: 'edge-eu', reason: 'placed on least-loaded agent with region=eu' },
+          { slot: 'us', agentId: 'edge-us', reason: 'placed on least-loaded agent with region=us' },
+        ],
+      },
+    ])
+    assert.is(first?.epoch, 1)
+    const [moved] = await repo.changeAssignments([
+      { streamId: 'multi', remove: ['us'], add: [{ slot: 'us', agentId: 'edge-us-2', reason: 'moved: agent drained' }] },
+    ])
+    assert.is(moved?.epoch, 2)
+    const stream = await repo.getStream('multi')
+    assert.equal(
+      stream?.assignments.map((entry) => [entry.slot, entry.agent_id, entry.epoch, entry.reason]),
+      [
+        ['eu', 'edge-eu', 1, 'placed on least-loaded agent with region=eu'],
+        ['us', 'edge-us-2', 2, 'moved: agent drained'],
+      ],
+    )
+    assert.is(stream?.agent_id, 'edge-eu', 'agent_id is the first slot')
+  })
+
+  test('changeAssignments applies many streams in chunks', async ({ repo }) => {
+    const ids = Array.from({ length: 120 }, (_, i) => `bulk-${String(i).padStart(3, '0')}`)
+    // Inserted in one statement: one createStream per stream would make this test slow on MariaDB.
+    const row = { url: 'http://example.test/b', desired_state: 'up', labels: '{}', epoch: 0, created_at: T0, updated_at: T0 }
+    await repo.knex('streams').insert(ids.map((id) => ({ ...row, id })))
+    const results = await repo.changeAssignments(ids.map((id) => ({ streamId: id, remove: [], add: [{ slot: '', agentId: 'edge-bulk', reason: 'test' }] })))
+    assert.is(results.length, 120)
+    assert.ok(results.every((result) => result.epoch === 1))
+    const listed = await repo.listAgentAssignments('edge-bulk')
+    assert.equal(listed.map((entry) => entry.stream_id), ids)
+    await repo.changeAssignments(ids.map((id) => ({ streamId: id, remove: [''], add: [] })))
+    assert.equal(await repo.listAgentAssignments('edge-bulk'), [])
+    await repo.knex('streams').whereIn('id', ids).delete()
   })
 
   test('recordStatus and recordProbe store runtime state, fenced by epoch', async ({ repo }) => {
     await repo.createStream({ id: 'stat', url: 'http://example.test/s' })
-    const epoch = await repo.assignStream('stat', 'edge-1')
+    const epoch = await assignSingle(repo, 'stat', 'edge-1')
     assert.is(await repo.recordStatus('stat', 'degraded', 'low bitrate', new Date(T0 + 5123)), true)
     assert.is(await repo.recordProbe('stat', T0 + 6456), true)
     let stream = await repo.getStream('stat')
@@ -296,14 +373,102 @@ function defineSuite(name: string, backend: Backend): void {
 
     assert.is(await repo.recordStatus('stat', 'down', 'stale agent', T0 + 7000, { epoch: epoch - 1 }), false)
     assert.is(await repo.recordProbe('stat', T0 + 7000, { epoch: epoch + 1 }), false)
-    assert.is(await repo.recordStatus('stat', 'up', '', T0 + 8000, { epoch }), true)
+    assert.is(await repo.recordStatus('stat', 'up', '', T0 + 8000, { epoch, agentId: 'edge-other' }), false, 'another agent')
+    assert.is(await repo.recordStatus('stat', 'up', '', T0 + 8000, { epoch, agentId: 'edge-1' }), true)
     stream = await repo.getStream('stat')
     assert.is(stream?.status, 'up')
     assert.is(stream?.status_reason, '')
+    assert.is(stream?.status_at, new Date(T0 + 8000).toISOString())
     assert.is(stream?.last_probe_at, '2024-01-02T03:04:12.134Z')
+    assert.is(stream?.assignments[0]?.status, 'up')
+    assert.is(stream?.assignments[0]?.status_at, new Date(T0 + 8000).toISOString())
+
+    assert.is(await repo.recordProbe('stat', T0 + 9000, { epoch, agentId: 'edge-1' }), true)
+    assert.is((await repo.getStream('stat'))?.assignments[0]?.last_probe_at, new Date(T0 + 9000).toISOString())
 
     assert.is(await repo.recordStatus('nope', 'up', '', T0), false)
+    assert.is(await repo.recordStatus('nope', 'up', '', T0, { epoch: 1 }), false)
     assert.is(await repo.recordProbe('nope', T0), false)
+  })
+
+  test('recordStatus combines the statuses of vantage points', async ({ repo }) => {
+    await repo.createStream({ id: 'vp', url: 'http://example.test/vp', vantage: { count: 3, label: 'region' } })
+    const add = (slot: string) => ({ slot, agentId: `edge-${slot}`, reason: 'test' })
+    const [result] = await repo.changeAssignments([{ streamId: 'vp', remove: [], add: [add('ap-south'), add('eu-west'), add('us-east')] }])
+    const epoch = result!.epoch!
+    const report = (slot: string, status: 'up' | 'down', reason = '') =>
+      repo.recordStatus('vp', status, reason, T0, { epoch, agentId: `edge-${slot}` })
+
+    assert.ok(await report('eu-west', 'up'))
+    assert.ok(await report('us-east', 'up'))
+    assert.ok(await report('ap-south', 'down', 'timed out'))
+    let stream = await repo.getStream('vp')
+    assert.is(stream?.status, 'degraded')
+    assert.is(stream?.status_reason, 'down from region=ap-south only')
+    assert.equal(stream?.assignments.map((entry) => entry.status), ['down', 'up', 'up'])
+
+    assert.ok(await report('ap-south', 'up'))
+    assert.is((await repo.getStream('vp'))?.status, 'up')
+
+    for (const slot of ['ap-south', 'eu-west', 'us-east']) assert.ok(await report(slot, 'down', 'timed out'))
+    stream = await repo.getStream('vp')
+    assert.is(stream?.status, 'down')
+    assert.match(stream?.status_reason ?? '', /^down from every vantage point/)
+
+    await repo.changeAssignments([{ streamId: 'vp', remove: ['ap-south', 'eu-west'], add: [] }])
+    assert.ok(await report('us-east', 'up'))
+    assert.is((await repo.getStream('vp'))?.status, 'up')
+  })
+
+  test('scheduling fields round trip and update', async ({ repo }) => {
+    const created = await repo.createStream({
+      id: 'sched',
+      url: 'http://example.test/sched',
+      required_labels: { region: 'eu-west', network: 'isp-a' },
+      weight: 5,
+      pinned_agent_id: 'edge-pin',
+    })
+    assert.equal(created.required_labels, { region: 'eu-west', network: 'isp-a' })
+    assert.is(created.weight, 5)
+    assert.is(created.pinned_agent_id, 'edge-pin')
+    assert.is(created.vantage, null)
+
+    const updated = await repo.updateStream('sched', { pinned_agent_id: null, vantage: { count: 2, label: 'region' }, required_labels: {} })
+    assert.is(updated.pinned_agent_id, null)
+    assert.equal(updated.vantage, { count: 2, label: 'region' })
+    assert.equal(updated.required_labels, {})
+    assert.is(updated.weight, 5)
+    assert.equal(await repo.getStream('sched'), updated)
+    assert.equal((await repo.updateStream('sched', { vantage: null })).vantage, null)
+  })
+
+  test('deleteStream removes its assignments', async ({ repo }) => {
+    await repo.createStream({ id: 'del-assigned', url: 'http://example.test/d' })
+    await assignSingle(repo, 'del-assigned', 'edge-del')
+    assert.is((await repo.listAgentAssignments('edge-del')).length, 1)
+    assert.ok(await repo.deleteStream('del-assigned'))
+    assert.equal(await repo.listAgentAssignments('edge-del'), [])
+  })
+
+  test('setAgentDraining flags an agent and survives hello', async ({ repo }) => {
+    const hello = { id: 'edge-drain', name: 'd', version: '1', protocol: 1, labels: {}, capacity: 5 }
+    await repo.upsertAgentOnHello(hello, T0)
+    assert.is((await repo.getAgent('edge-drain'))?.draining, false)
+    assert.is(await repo.setAgentDraining('edge-drain', true), true)
+    await repo.upsertAgentOnHello(hello, T0 + 1000)
+    assert.is((await repo.getAgent('edge-drain'))?.draining, true)
+    assert.is(await repo.setAgentDraining('edge-drain', false), true)
+    assert.is((await repo.getAgent('edge-drain'))?.draining, false)
+    assert.is(await repo.setAgentDraining('unknown', true), false)
+  })
+
+  test('listAgentAssignments adds the stream weight', async ({ repo }) => {
+    await repo.createStream({ id: 'weighted', url: 'http://example.test/w', weight: 3 })
+    await assignSingle(repo, 'weighted', 'edge-w')
+    const [entry] = await repo.listAgentAssignments('edge-w')
+    assert.is(entry?.stream_id, 'weighted')
+    assert.is(entry?.weight, 3)
+    assert.is(entry?.epoch, 1)
   })
 
   test('upsertAgentOnHello creates, then refreshes, a connected agent', async ({ repo }) => {
@@ -318,6 +483,7 @@ function defineSuite(name: string, backend: Backend): void {
       labels: { region: 'eu' },
       capacity: 10,
       connected: true,
+      draining: false,
       connected_at: iso,
       last_seen_at: iso,
       disconnected_at: null,
@@ -422,5 +588,93 @@ function defineSuite(name: string, backend: Backend): void {
   test.run()
 }
 
+/**
+ * Migrates an empty database to 0002_users, stores a stream assigned the
+ * old way (streams.agent_id), then checks that 0003_scheduling moves the
+ * assignment into its own table, and that its down step moves it back.
+ */
+function defineMigrationSuite(name: string, backend: Backend): void {
+  const test = suite<{ url: string; setupError?: Error }>(`${name} scheduling migration`, { url: '' })
+  const before = { migrationSource: migrationSourceOf(migrations.slice(0, 2)) }
+
+  test.before(async (state) => {
+    try {
+      state.url = await backend.setup()
+    } catch (err) {
+      state.setupError = err as Error
+    }
+  })
+  test.before.each((state) => {
+    if (state.setupError) throw state.setupError
+  })
+  test.after(async () => {
+    await backend.teardown()
+  })
+
+  test('0003_scheduling carries assignments over and back', async ({ url }) => {
+    const knex = knexFactory(knexConfig(parseDatabaseUrl(url)))
+    try {
+      await knex.migrate.latest(before)
+      const stream = { url: 'http://example.test/old', desired_state: 'up', labels: '{}', created_at: T0, updated_at: T0 }
+      await knex('streams').insert([
+        { ...stream, id: 'old-assigned', agent_id: 'edge-old', epoch: 7, assigned_at: T0 + 1, status: 'up', status_reason: 'ok', status_at: T0 + 2 },
+        { ...stream, id: 'old-free', agent_id: null, epoch: 2 },
+      ])
+      await knex('agents').insert({ id: 'edge-old', labels: '{}', connected: false, created_at: T0, updated_at: T0 })
+    } finally {
+      await knex.destroy()
+    }
+
+    const repo = await openRepository(url, memoryLogger())
+    try {
+      const assigned = await repo.getStream('old-assigned')
+      assert.is(assigned?.agent_id, 'edge-old')
+      assert.is(assigned?.epoch, 7)
+      assert.equal(assigned?.assignments, [
+        {
+          agent_id: 'edge-old',
+          epoch: 7,
+          slot: '',
+          reason: 'assigned before fleet scheduling',
+          assigned_at: new Date(T0 + 1).toISOString(),
+          status: 'up',
+          status_reason: 'ok',
+          status_at: new Date(T0 + 2).toISOString(),
+          last_probe_at: null,
+        },
+      ])
+      assert.equal(assigned?.required_labels, {})
+      assert.is(assigned?.weight, 1)
+      assert.is(assigned?.vantage, null)
+      assert.equal((await repo.getStream('old-free'))?.assignments, [])
+      assert.is((await repo.getAgent('edge-old'))?.draining, false)
+
+      // Rolls back the batch that openRepository ran: 0003_scheduling and any later migration.
+      await repo.knex.migrate.rollback({ migrationSource: migrationSourceOf(migrations) })
+      const row = await repo.knex('streams').where('id', 'old-assigned').first()
+      assert.is(row.agent_id, 'edge-old')
+      assert.is(Number(row.assigned_at), T0 + 1)
+      assert.not.ok(await repo.knex.schema.hasTable('assignments'))
+
+      await repo.knex.migrate.latest({ migrationSource: migrationSourceOf(migrations) })
+      assert.is((await repo.getStream('old-assigned'))?.assignments[0]?.agent_id, 'edge-old')
+    } finally {
+      await repo.close()
+    }
+  })
+
+  test.run()
+}
+
+function migrationSourceOf(list: typeof migrations): Knex.MigrationSource<(typeof migrations)[number]> {
+  return {
+    getMigrations: async () => [...list],
+    getMigrationName: (migration) => migration.name,
+    getMigration: async (migration) => migration,
+  }
+}
+
 defineSuite('sqlite', sqliteBackend())
 defineSuite('mariadb', mariadbBackend())
+defineMigrationSuite('sqlite', sqliteBackend())
+defineMigrationSuite('mariadb', mariadbBackend())

@@ -1,6 +1,7 @@
 // BatchWriter against an in-memory fake storage (no ClickHouse): batching,
 // ordering, retries, backpressure and shutdown. The same writer against real
 // chDB is in storage.test.ts.
+import { TABLES } from '../src/storage/types.ts'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { pino } from 'pino'
@@ -250,7 +251,7 @@ test('close() gives up after closeTimeoutMs while storage keeps failing, and say
 test('createWriters() makes one writer per table; closeWriters() closes them all', async () => {
   const storage = new FakeStorage()
   const writers = createWriters(storage, { logger: silent, flushMs: 60_000 })
-  assert.equal(Object.keys(writers).sort(), ['events', 'heatmap', 'metrics', 'statuses'])
+  assert.equal(Object.keys(writers).sort(), [...TABLES].sort())
   writers.events.add([{ stream_id: 's', uniq_id: 'u', event: 'play' }])
   writers.metrics.add(rows(0, 1))
   await closeWriters(writers)

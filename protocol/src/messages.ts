@@ -25,6 +25,15 @@ export const ProbeSettings = Type.Object({
   interval_s: Type.Number({ minimum: 1, maximum: 3600 }),
   sample_s: Type.Number({ minimum: 1, maximum: 60 }),
   timeout_s: Type.Number({ minimum: 1, maximum: 120 }),
+  // The fields below are optional so that performs of older controllers stay
+  // valid; an agent uses its own defaults for the ones left out.
+  // TODO: the stream API and repository do not store these per stream yet.
+  /** Seconds between picture and sound checks; 0 turns them off. */
+  av_interval_s: Type.Optional(Type.Number({ minimum: 0, maximum: 86400 })),
+  /** Seconds of media each picture and sound check decodes. */
+  av_sample_s: Type.Optional(Type.Number({ minimum: 1, maximum: 120 })),
+  /** Seconds between screenshots; 0 turns them off. */
+  screenshot_interval_s: Type.Optional(Type.Number({ minimum: 0, maximum: 86400 })),
 })
 
 export const RunningStream = Type.Object({
@@ -96,6 +105,74 @@ export const Status = Type.Object({
   ts_ms: Type.Integer({ minimum: 0 }),
 })
 
+/** A stretch of black picture, frozen picture or silence inside a check's window. */
+export const AvPeriod = Type.Object({
+  /** Seconds from the start of the decoded window. */
+  start_s: Type.Number({ minimum: 0 }),
+  end_s: Type.Number({ minimum: 0 }),
+  duration_s: Type.Number({ minimum: 0 }),
+  /** The period lasted to the end of the decoded window, so it may go on. */
+  open: Type.Boolean(),
+})
+
+const AvPeriods = Type.Array(AvPeriod, { maxItems: 1000 })
+const Level = Type.Union([Type.Number(), Type.Null()])
+
+/**
+ * EBU R128 loudness of a check's window. A value is null when ffmpeg could
+ * not measure it, such as integrated loudness of silence below the -70 LUFS gate.
+ */
+export const Loudness = Type.Object({
+  integrated_lufs: Level,
+  true_peak_dbtp: Level,
+  lra_lu: Level,
+})
+
+/** Result of one picture and sound check (a decode pass over a sample window). */
+export const Av = Type.Object({
+  type: Type.Literal('av'),
+  stream_id: Id,
+  epoch: Type.Integer({ minimum: 0 }),
+  /** Check end time, milliseconds since the Unix epoch. */
+  ts_ms: Type.Integer({ minimum: 0 }),
+  /** Seconds of media the check asked for. */
+  sample_s: Type.Number({ minimum: 0 }),
+  /** Seconds of media decoded; less than sample_s when the source ended early. */
+  decoded_s: Type.Number({ minimum: 0 }),
+  video: Type.Boolean(),
+  audio: Type.Boolean(),
+  black: AvPeriods,
+  freeze: AvPeriods,
+  silence: AvPeriods,
+  /** Null without an audio stream. */
+  loudness: Type.Union([Loudness, Type.Null()]),
+  /** Reason the check failed. The other fields are then empty. */
+  error: Type.Optional(Type.String({ maxLength: 2048 })),
+})
+
+/** Characters of base64 in one screenshot frame, so a frame stays far below MAX_FRAME_BYTES. */
+export const SCREENSHOT_CHUNK_CHARS = 256 * 1024
+/** Largest screenshot, in bytes of JPEG, that either side handles. */
+export const MAX_SCREENSHOT_BYTES = 4 * 1024 * 1024
+
+/**
+ * One part of a screenshot. The agent splits the JPEG into `count` frames
+ * that share `id`; the controller joins them in `index` order.
+ */
+export const Screenshot = Type.Object({
+  type: Type.Literal('screenshot'),
+  id: Type.String({ minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }),
+  stream_id: Id,
+  epoch: Type.Integer({ minimum: 0 }),
+  /** Grab time, milliseconds since the Unix epoch. */
+  ts_ms: Type.Integer({ minimum: 0 }),
+  content_type: Type.Literal('image/jpeg'),
+  index: Type.Integer({ minimum: 0, maximum: 31 }),
+  count: Type.Integer({ minimum: 1, maximum: 32 }),
+  /** Base64 of this part's bytes. */
+  data: Type.String({ minLength: 1, maxLength: SCREENSHOT_CHUNK_CHARS }),
+})
+
 export const Heartbeat = Type.Object({
   type: Type.Literal('heartbeat'),
   ts_ms: Type.Integer({ minimum: 0 }),
@@ -134,13 +211,17 @@ export type Revoke = Type.Static<typeof Revoke>
 export type MetricsRow = Type.Static<typeof MetricsRow>
 export type Metrics = Type.Static<typeof Metrics>
 export type Status = Type.Static<typeof Status>
+export type AvPeriod = Type.Static<typeof AvPeriod>
+export type Loudness = Type.Static<typeof Loudness>
+export type Av = Type.Static<typeof Av>
+export type Screenshot = Type.Static<typeof Screenshot>
 export type Heartbeat = Type.Static<typeof Heartbeat>
 export type Ack = Type.Static<typeof Ack>
 export type ErrorCode = Type.Static<typeof ErrorCode>
 export type ErrorFrame = Type.Static<typeof ErrorFrame>
 
 /** Messages an agent sends to the controller. */
-export type AgentMessage = Hello | Metrics | Status | Heartbeat | ErrorFrame
+export type AgentMessage = Hello | Metrics | Status | Av | Screenshot | Heartbeat | ErrorFrame
 /** Messages the controller sends to an agent. */
 export type ControllerMessage = Welcome | Perform | Revoke | Ack | Heartbeat | ErrorFrame
 
@@ -148,6 +229,8 @@ export const agentMessageSchemas = {
   hello: Hello,
   metrics: Metrics,
   status: Status,
+  av: Av,
+  screenshot: Screenshot,
   heartbeat: Heartbeat,
   error: ErrorFrame,
 } as const

@@ -7,6 +7,11 @@ export type StreamScheme = (typeof STREAM_SCHEMES)[number]
  * scheme, or an error message that lists the allowed schemes.
  */
 export function checkStreamUrl(url: string): { ok: true; scheme: StreamScheme } | { ok: false; message: string } {
+  // The URL parser would trim or drop these silently, and the media tools would not.
+  if (/[\s\u0000-\u001f\u007f]/.test(url)) {
+    return { ok: false, message: `"${url.slice(0, 200)}" contains spaces or control characters` }
+  }
+
   let parsed: URL
   try {
     parsed = new URL(url)

@@ -28,6 +28,8 @@ const rejected = [
   ['subfile,,start,0,end,10,,:/etc/passwd', /not a valid URL/],
   ['/var/media/stream.ts', /not a valid URL/],
   ['http://', /not a valid URL|no host/],
+  [' http://127.0.0.1/live.m3u8', /contains spaces or control characters/],
+  ['ht\ttp://127.0.0.1/live.m3u8', /contains spaces or control characters/],
 ] as const
 
 for (const [url, pattern] of rejected) {

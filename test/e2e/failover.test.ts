@@ -27,7 +27,7 @@ async function connectedAgents(): Promise<string[]> {
 }
 
 test.before(async () => {
-  server = await startTestController(['--reassign-grace', '2'])
+  server = await startTestController(['--reassign-grace', '2', '--token-recheck', '1'])
   api = restClient(server)
   stream = await startHlsStream()
 })
@@ -88,6 +88,19 @@ test('a revoked token is refused', async () => {
   agents.push(agent)
   await waitFor('the refusal', () => (/controller rejected the agent token/.test(agent.output()) ? true : undefined), 20_000)
   assert.not.ok((await connectedAgents()).includes('edge-revoked'))
+})
+
+test('revoking a token disconnects its agent', async () => {
+  const created = controllerCli('tokens', 'create', '--name', 'revoked-later')
+  const id = /agent token (\S+) /.exec(created.stdout)?.[1]
+  const token = /^(mnt_\S+)$/m.exec(created.stdout)?.[1]
+  const agent = startAgentProcess({ controllerUrl: server.url, token: token!, id: 'edge-later' })
+  agents.push(agent)
+  await waitFor('the agent to connect', async () => ((await connectedAgents()).includes('edge-later') ? true : undefined), 30_000)
+
+  const revoked = controllerCli('tokens', 'revoke', id!)
+  assert.is(revoked.status, 0, revoked.stderr)
+  await waitFor('the agent to be disconnected', async () => ((await connectedAgents()).includes('edge-later') ? undefined : true), 30_000)
 })
 
 test.run()

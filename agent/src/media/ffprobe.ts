@@ -4,7 +4,7 @@
 import type { ProbeSettings } from '@monit/protocol'
 import type { ProbePacket, ProbeStreamInfo } from '../monitor/metrics.ts'
 import { inputArgs, redactUrl, streamScheme, UnsupportedUrlError } from './protocols.ts'
-import { MediaToolError, runMediaTool, type MediaRunResult } from './runner.ts'
+import { MediaToolError, runMediaTool, type MediaRunResult, type MediaTool } from './runner.ts'
 
 export const DEFAULT_SAMPLE_S = 5
 export const DEFAULT_TIMEOUT_S = 10
@@ -122,13 +122,14 @@ function formatSeconds(s: number): string {
 }
 
 /**
- * A short reason for a failed run, from how it ended and what ffprobe wrote
- * to stderr. Pure; exported for tests.
+ * Returns a short reason for a failed run, from how it ended and what the
+ * tool (ffprobe unless given) wrote to stderr. Pure; exported for tests.
  */
 export function classifyFailure(
   run: Pick<MediaRunResult, 'code' | 'signal' | 'stderr' | 'timedOut' | 'stdoutOverflow'> & { aborted?: boolean; durationMs?: number },
   timeoutS: number,
   url?: string,
+  tool: MediaTool = 'ffprobe',
 ): string {
   const err = run.stderr
   const within = formatSeconds(timeoutS)
@@ -156,7 +157,7 @@ export function classifyFailure(
   if (/Connection timed out/i.test(err)) return `timeout: no data within ${within}`
   if (run.timedOut) {
     const killedAfter = run.durationMs === undefined ? 'its deadline' : formatSeconds(Math.round(run.durationMs / 1000))
-    return `timeout: no complete sample, probe killed after ${killedAfter}`
+    return `timeout: no complete sample, ${tool === 'ffprobe' ? 'probe' : tool} killed after ${killedAfter}`
   }
   if (/Cannot read RTMP handshake response/.test(err)) return 'RTMP handshake failed'
   const rtmp = /Server error: ([^\r\n]+)/.exec(err)
@@ -167,10 +168,10 @@ export function classifyFailure(
     return `timeout: no data within ${within}`
   }
   if (/End of file/.test(err)) return 'end of stream: the source closed the connection'
-  if (run.signal) return `ffprobe killed by ${run.signal}`
+  if (run.signal) return `${tool} killed by ${run.signal}`
   if (run.code === 0) return `no packets within the sample window`
   const last = lastMeaningfulLine(err, url)
-  return last ? `ffprobe failed: ${last}` : `ffprobe exited with code ${run.code}`
+  return last ? `${tool} failed: ${last}` : `${tool} exited with code ${run.code}`
 }
 
 function lastMeaningfulLine(stderr: string, url?: string): string | undefined {

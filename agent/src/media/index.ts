@@ -1,3 +1,5 @@
 export * from './protocols.ts'
 export * from './runner.ts'
 export * from './ffprobe.ts'
+export * from './av-check.ts'
+export * from './screenshot.ts'

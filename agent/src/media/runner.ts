@@ -23,7 +23,10 @@ export interface MediaRunResult {
   /** Exit code, or null when the process ended by a signal. */
   code: number | null
   signal: NodeJS.Signals | null
+  /** stdout decoded as UTF-8. */
   stdout: string
+  /** stdout as bytes, for binary output such as an image. */
+  stdoutBuffer: Buffer
   /** The last stderrTailBytes of stderr. */
   stderr: string
   /** Killed because the deadline passed. */
@@ -137,6 +140,7 @@ export function runMediaTool(tool: MediaTool, args: string[], options: MediaRunO
       code: null,
       signal: null,
       stdout: '',
+      stdoutBuffer: Buffer.alloc(0),
       stderr: '',
       timedOut: false,
       aborted: true,
@@ -240,10 +244,12 @@ export function runMediaTool(tool: MediaTool, args: string[], options: MediaRunO
         reject(new MediaToolError(message, spawnError.code))
         return
       }
+      const stdoutBuffer = Buffer.concat(stdoutChunks)
       resolve({
         code: exitCode,
         signal: exitSignal,
-        stdout: Buffer.concat(stdoutChunks).toString('utf8'),
+        stdout: stdoutBuffer.toString('utf8'),
+        stdoutBuffer,
         stderr: Buffer.concat(stderrChunks).subarray(-tailBytes).toString('utf8'),
         timedOut,
         aborted,

@@ -3,7 +3,15 @@ import type { Logger } from 'pino'
 import type { MetricsRow, Perform } from '@monit/protocol'
 import { killAll } from '../media/runner.ts'
 import type { ProbeFn } from './probe.ts'
-import { StreamMonitor, type StatusUpdate, type StreamAssignment } from './stream-monitor.ts'
+import { StreamMonitor, type StatusUpdate, type StreamAssignment, type StreamMonitorStats } from './stream-monitor.ts'
+import {
+  StreamChecks,
+  type AvCheckFn,
+  type AvResult,
+  type CheckDefaults,
+  type GrabbedScreenshot,
+  type GrabFn,
+} from './stream-checks.ts'
 
 export interface MonitorSetOptions {
   logger: Logger
@@ -14,9 +22,31 @@ export interface MonitorSetOptions {
   retryDelayMs?: number
   random?: () => number
   staleAfterMs?: number
+  /**
+   * Picture and sound results. The av and screenshot checks run only when
+   * onAv or onScreenshot is given.
+   */
+  onAv?: (result: AvResult) => void
+  onScreenshot?: (shot: GrabbedScreenshot) => void
+  /** Check settings for performs that leave them out. */
+  checkDefaults?: Partial<CheckDefaults>
+  /** Replaces the ffmpeg runs of the checks (tests). */
+  avCheck?: AvCheckFn
+  grab?: GrabFn
 }
 
 export type PerformOutcome = 'started' | 'restarted' | 'unchanged'
+
+/** Probe counters of StreamMonitorStats, summed over monitors. */
+export type ProbeTotals = Pick<StreamMonitorStats, 'runs' | 'failures' | 'retries' | 'late' | 'skipped'>
+
+function addTotals(into: ProbeTotals, from: ProbeTotals): void {
+  into.runs += from.runs
+  into.failures += from.failures
+  into.retries += from.retries
+  into.late += from.late
+  into.skipped += from.skipped
+}
 
 function sameAssignment(monitor: StreamMonitor, next: StreamAssignment): boolean {
   const a = monitor.settings
@@ -26,14 +56,21 @@ function sameAssignment(monitor: StreamMonitor, next: StreamAssignment): boolean
     monitor.url === next.url &&
     a.interval_s === b.interval_s &&
     a.sample_s === b.sample_s &&
-    a.timeout_s === b.timeout_s
+    a.timeout_s === b.timeout_s &&
+    a.av_interval_s === b.av_interval_s &&
+    a.av_sample_s === b.av_sample_s &&
+    a.screenshot_interval_s === b.screenshot_interval_s
   )
 }
 
 export class MonitorSet {
   private readonly monitors = new Map<string, StreamMonitor>()
+  /** The av and screenshot checks of each monitored stream, when enabled. */
+  private readonly checks = new Map<string, StreamChecks>()
   /** Stops in progress (replaced or revoked monitors). */
   private readonly stopping = new Set<Promise<void>>()
+  /** Counters of the monitors already stopped, so that probeTotals never decreases. */
+  private readonly retired: ProbeTotals = { runs: 0, failures: 0, retries: 0, late: 0, skipped: 0 }
   private closed = false
 
   constructor(private readonly options: MonitorSetOptions) {}
@@ -66,15 +103,20 @@ export class MonitorSet {
       staleAfterMs: this.options.staleAfterMs,
     })
     this.monitors.set(assignment.stream_id, monitor)
+    const previousChecks = this.checks.get(assignment.stream_id)
+    const checks = this.createChecks(assignment)
     const log = { stream_id: assignment.stream_id, epoch: assignment.epoch }
     if (!previous) {
       this.options.logger.info(log, 'stream assigned')
       monitor.start()
+      checks?.start()
       return 'started'
     }
     this.options.logger.info({ ...log, previous_epoch: previous.epoch }, 'stream reassigned; restarting its monitor')
-    this.track(previous.stop()).then(() => {
-      if (!this.closed && this.monitors.get(assignment.stream_id) === monitor) monitor.start()
+    Promise.all([this.retire(previous), this.stopChecks(previousChecks)]).then(() => {
+      if (this.closed || this.monitors.get(assignment.stream_id) !== monitor) return
+      monitor.start()
+      checks?.start()
     })
     return 'restarted'
   }
@@ -92,8 +134,10 @@ export class MonitorSet {
       return false
     }
     this.monitors.delete(streamId)
+    const checks = this.checks.get(streamId)
+    this.checks.delete(streamId)
     this.options.logger.info({ stream_id: streamId, epoch: monitor.epoch }, 'stream revoked')
-    await this.track(monitor.stop())
+    await Promise.all([this.retire(monitor), this.stopChecks(checks)])
     return true
   }
 
@@ -101,8 +145,10 @@ export class MonitorSet {
   async stopAll(): Promise<void> {
     this.closed = true
     const monitors = [...this.monitors.values()]
+    const checks = [...this.checks.values()]
     this.monitors.clear()
-    await Promise.all([...monitors.map((m) => m.stop()), ...this.stopping])
+    this.checks.clear()
+    await Promise.all([...monitors.map((m) => this.retire(m)), ...checks.map((c) => this.stopChecks(c)), ...this.stopping])
     await killAll()
   }
 
@@ -119,7 +165,47 @@ export class MonitorSet {
     return this.monitors.size
   }
 
-  private track(stop: Promise<void>): Promise<void> {
+  /** Probe counters of every monitor this set has run, the stopped ones included. */
+  get probeTotals(): ProbeTotals {
+    const totals = { ...this.retired }
+    for (const monitor of this.monitors.values()) addTotals(totals, monitor.stats)
+    return totals
+  }
+
+  /** Creates the checks of one assignment in place of the stream's previous ones; returns undefined when checks are off. */
+  private createChecks(assignment: StreamAssignment): StreamChecks | undefined {
+    const { onAv, onScreenshot } = this.options
+    if (onAv === undefined && onScreenshot === undefined) {
+      this.checks.delete(assignment.stream_id)
+      return undefined
+    }
+    const checks = new StreamChecks({
+      assignment,
+      defaults: this.options.checkDefaults,
+      logger: this.options.logger,
+      onAv: (result) => onAv?.(result),
+      onScreenshot: (shot) => onScreenshot?.(shot),
+      avCheck: this.options.avCheck,
+      grab: this.options.grab,
+      random: this.options.random,
+    })
+    this.checks.set(assignment.stream_id, checks)
+    return checks
+  }
+
+  /** Stops checks that have left the map; stopAll waits for it. */
+  private stopChecks(checks: StreamChecks | undefined): Promise<void> {
+    if (checks === undefined) return Promise.resolve()
+    const stop = checks.stop()
+    this.stopping.add(stop)
+    return stop.finally(() => this.stopping.delete(stop))
+  }
+
+  /** Stops a monitor that has left the map and keeps its counters. */
+  private retire(monitor: StreamMonitor): Promise<void> {
+    // A monitor's counters stop changing once stop() is called.
+    const stop = monitor.stop()
+    addTotals(this.retired, monitor.stats)
     this.stopping.add(stop)
     return stop.finally(() => this.stopping.delete(stop))
   }

@@ -62,6 +62,8 @@ async function allowPublicAccess(scope: FastifyInstance, perMinute: number): Pro
     methods: ['POST', 'OPTIONS'],
     credentials: false,
     maxAge: PREFLIGHT_MAX_AGE_S,
+    // Lets players read how long to wait after a 429 or 503.
+    exposedHeaders: ['Retry-After'],
   })
   // The auth setup registers the plugin on the root instance, whose onRoute
   // hook then applies each route's config.rateLimit; it must not be registered twice.
@@ -125,6 +127,7 @@ function registerHandlers(scope: FastifyInstance, context: ControllerContext, cl
     async (request, reply) => {
       const rows = heatmapRows(request.body, resolveClient(clients, request))
       addRows(writers.heatmap, rows, reply)
+      for (const beacon of request.body) context.live.recordViewer(beacon.stream_id, beacon.unique_id)
       reply.code(202)
       return { accepted: rows.length }
     },

@@ -7,10 +7,37 @@ export const StreamIdParams = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$' }),
 })
 
-const Labels = Type.Record(
-  Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._/-]+$' }),
-  Type.String({ maxLength: 256 }),
+const AgentId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$' })
+
+export const AgentIdParams = Type.Object({ id: AgentId })
+
+const LabelKey = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._/-]+$' })
+
+// A record key schema becomes a patternProperties pattern, which drops minLength
+// and maxLength, so the pattern carries the length; other keys are rejected.
+const Labels = Type.Record(Type.String({ pattern: '^[A-Za-z0-9._/-]{1,64}$' }), Type.String({ maxLength: 256 }), {
+  additionalProperties: false,
+})
+
+/** Load units a stream puts on an agent, against the agent's capacity. */
+const Weight = Type.Integer({ minimum: 1, maximum: 10000 })
+
+const VantageInput = Type.Object(
+  {
+    count: Type.Integer({ minimum: 1, maximum: 16 }),
+    label: LabelKey,
+  },
+  { additionalProperties: false },
 )
+
+// The non-null branch comes first so that a 400 names the field inside it. With
+// coerceTypes, an empty pinned_agent_id becomes null, which clears the pin.
+const SchedulingInput = {
+  required_labels: Type.Optional(Labels),
+  weight: Type.Optional(Weight),
+  pinned_agent_id: Type.Optional(Type.Union([AgentId, Type.Null()])),
+  vantage: Type.Optional(Type.Union([VantageInput, Type.Null()])),
+}
 
 export const DesiredState = Type.Union([Type.Literal('up'), Type.Literal('down')])
 
@@ -29,6 +56,7 @@ export const StreamCreateBody = Type.Object(
     desired_state: Type.Optional(DesiredState),
     probe: Type.Optional(ProbeInput),
     labels: Type.Optional(Labels),
+    ...SchedulingInput,
   },
   { additionalProperties: false },
 )
@@ -39,11 +67,30 @@ export const StreamUpdateBody = Type.Object(
     desired_state: Type.Optional(DesiredState),
     probe: Type.Optional(ProbeInput),
     labels: Type.Optional(Labels),
+    ...SchedulingInput,
   },
   { additionalProperties: false },
 )
 
 const NullableString = Type.Union([Type.String(), Type.Null()])
+
+/** Fields of the latest report from an assignment's agent. */
+const AssignmentState = {
+  status: NullableString,
+  status_reason: NullableString,
+  status_at: NullableString,
+  last_probe_at: NullableString,
+}
+
+export const AssignmentView = Type.Object({
+  agent_id: Type.String(),
+  epoch: Type.Number(),
+  /** The vantage label value, or '' for a single-agent stream. */
+  slot: Type.String(),
+  reason: Type.String(),
+  assigned_at: Type.String(),
+  ...AssignmentState,
+})
 
 export const StreamView = Type.Object({
   id: Type.String(),
@@ -51,10 +98,16 @@ export const StreamView = Type.Object({
   desired_state: DesiredState,
   probe: Type.Object({ interval_s: Type.Number(), sample_s: Type.Number(), timeout_s: Type.Number() }),
   labels: Type.Record(Type.String(), Type.String()),
+  required_labels: Type.Record(Type.String(), Type.String()),
+  weight: Type.Number(),
+  pinned_agent_id: NullableString,
+  vantage: Type.Union([Type.Object({ count: Type.Number(), label: Type.String() }), Type.Null()]),
+  /** Agent of the first assignment, or null. */
   agent_id: NullableString,
   epoch: Type.Number(),
   assigned_at: NullableString,
-  /** Why an `up` stream has no agent, or null. */
+  assignments: Type.Array(AssignmentView),
+  /** Reason an `up` stream has fewer agents than it needs, or null. */
   unassigned_reason: NullableString,
   status: NullableString,
   status_reason: NullableString,
@@ -72,7 +125,10 @@ export const AgentView = Type.Object({
   version: Type.String(),
   labels: Type.Record(Type.String(), Type.String()),
   capacity: Type.Number(),
+  /** Sum of the weights of the agent's assignments. */
+  load: Type.Number(),
   connected: Type.Boolean(),
+  draining: Type.Boolean(),
   last_seen_at: NullableString,
   connected_at: NullableString,
   remote_address: NullableString,
@@ -81,39 +137,19 @@ export const AgentView = Type.Object({
 
 export const AgentList = Type.Object({ agents: Type.Array(AgentView) })
 
-/** A time as ISO 8601 text or as Unix seconds. */
-const TimeParam = Type.String({ minLength: 1, maxLength: 40 })
-
-export const MetricsQuery = Type.Object(
-  {
-    stream_id: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$' }),
-    from: Type.Optional(TimeParam),
-    to: Type.Optional(TimeParam),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
-  },
-  { additionalProperties: false },
-)
-
-export const MetricsPoint = Type.Object({
-  ts: Type.String(),
-  agent_id: Type.String(),
-  bitrate: Type.Number(),
-  frames: Type.Number(),
-  width: Type.Number(),
-  height: Type.Number(),
-  fps: Type.Number(),
-  bytes: Type.Number(),
-  seconds: Type.Number(),
-  keyframe_interval: Type.Number(),
-  codecs: Type.String(),
-  probe_duration_ms: Type.Number(),
+export const AgentAssignmentView = Type.Object({
+  stream_id: Type.String(),
+  slot: Type.String(),
+  epoch: Type.Number(),
+  weight: Type.Number(),
+  reason: Type.String(),
+  assigned_at: Type.String(),
+  ...AssignmentState,
 })
 
-export const MetricsSeries = Type.Object({
-  stream_id: Type.String(),
-  from: Type.String(),
-  to: Type.String(),
-  rows: Type.Array(MetricsPoint),
+export const AgentDetail = Type.Object({
+  ...AgentView.properties,
+  assignments: Type.Array(AgentAssignmentView),
 })
 
 export const ErrorBody = Type.Object({

@@ -17,6 +17,27 @@ function checkUrl(url: string | undefined): void {
   if (!result.ok) throw new InvalidField('body/url', result.message)
 }
 
+interface SchedulingFields {
+  required_labels?: Record<string, string>
+  pinned_agent_id?: string | null
+  vantage?: { count: number; label: string } | null
+}
+
+/** Checks the scheduling fields together, as they will be after the request. */
+function checkScheduling(body: SchedulingFields, current?: StoredStream): void {
+  const pinned = body.pinned_agent_id !== undefined ? body.pinned_agent_id : current?.pinned_agent_id ?? null
+  const vantage = body.vantage !== undefined ? body.vantage : current?.vantage ?? null
+  const required = body.required_labels ?? current?.required_labels ?? {}
+  if (pinned !== null && vantage !== null) {
+    const field = body.vantage ? 'body/vantage' : 'body/pinned_agent_id'
+    throw new InvalidField(field, 'a stream pinned to one agent cannot have vantage points; set pinned_agent_id or vantage to null')
+  }
+  if (vantage !== null && vantage.label in required) {
+    const text = `"${vantage.label}" is also a required label, so only one value can match; remove it from required_labels`
+    throw new InvalidField('body/vantage/label', text)
+  }
+}
+
 function checkProbe(probe: { interval_s?: number; sample_s?: number } | undefined, current?: StoredStream): void {
   const interval = probe?.interval_s ?? current?.probe.interval_s
   const sample = probe?.sample_s ?? current?.probe.sample_s
@@ -64,10 +85,11 @@ export async function streamRoutes(app: FastifyInstance, context: ControllerCont
       const { id } = request.params
       checkUrl(request.body.url)
       checkProbe(request.body.probe)
+      checkScheduling(request.body)
       if ((await repository.getStream(id)) !== undefined) throw new StreamExists(id)
 
       const stream = await repository.createStream({ id, ...request.body })
-      request.log.info({ stream_id: id, desired_state: stream.desired_state }, 'stream created')
+      request.log.info({ stream_id: id, desired_state: stream.desired_state, weight: stream.weight }, 'stream created')
       await scheduler.reconcile()
       reply.code(201)
       return view((await repository.getStream(id)) ?? stream)
@@ -85,6 +107,7 @@ export async function streamRoutes(app: FastifyInstance, context: ControllerCont
       const current = await load(id)
       checkUrl(request.body.url)
       checkProbe(request.body.probe, current)
+      checkScheduling(request.body, current)
 
       await repository.updateStream(id, request.body)
       request.log.info({ stream_id: id, fields: Object.keys(request.body) }, 'stream updated')

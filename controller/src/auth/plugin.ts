@@ -7,6 +7,7 @@ import { Forbidden, RateLimited, Unauthorized } from '../errors.ts'
 import { ensureFirstAdmin } from './first-admin.ts'
 import { JwtService, loadJwtSecret, TokenError } from './jwt.ts'
 import { allows, type Role, type RouteAccess } from './roles.ts'
+import { webSocketToken } from './websocket.ts'
 
 /** The signed-in user of a request, as the token check found it. */
 export interface AuthUser {
@@ -161,7 +162,8 @@ async function authenticate(
     return new Unauthorized(message)
   }
 
-  const token = bearerToken(request)
+  // Only WebSocket upgrades may send the token elsewhere, since browsers cannot set their headers.
+  const token = bearerToken(request) ?? (request.ws ? webSocketToken(request) : undefined)
   if (token === undefined) {
     throw reject('missing', 'missing token; log in at POST /api/auth/jwt/v1 and send Authorization: Bearer TOKEN')
   }

@@ -12,7 +12,9 @@ import {
   type ControllerMessage,
   type ErrorCode,
   type Hello,
+  type Av,
   type Metrics,
+  type Screenshot,
   type Status,
 } from '@monit/protocol'
 import { AgentSession } from './session.ts'
@@ -26,6 +28,10 @@ export interface HubHandlers {
   metrics(session: AgentSession, message: Metrics): Promise<void>
   status(session: AgentSession, message: Status): Promise<void>
   heartbeat(session: AgentSession): void
+  /** Stores a picture and sound check result; without this handler the hub ignores the results. */
+  av?(session: AgentSession, message: Av): void | Promise<void>
+  /** Takes one screenshot frame; without this handler the hub ignores the frames. */
+  screenshot?(session: AgentSession, message: Screenshot): Promise<void>
 }
 
 export interface HubOptions {
@@ -39,6 +45,8 @@ export interface HubOptions {
   maxInvalidFrames?: number
   /** Milliseconds between pings; a socket that misses two pongs is terminated. */
   pingIntervalMs?: number
+  /** Milliseconds between checks that a connected agent's token is still valid. */
+  tokenRecheckMs?: number
 }
 
 /**
@@ -54,7 +62,7 @@ export class AgentHub {
   private readonly log: Logger
 
   constructor(options: HubOptions) {
-    this.options = { helloTimeoutS: 10, maxInvalidFrames: 20, pingIntervalMs: options.heartbeatIntervalS * 1000, ...options }
+    this.options = { helloTimeoutS: 10, maxInvalidFrames: 20, pingIntervalMs: options.heartbeatIntervalS * 1000, tokenRecheckMs: 30_000, ...options }
     this.log = options.logger
   }
 
@@ -76,10 +84,11 @@ export class AgentHub {
   }
 
   /** Serves one authenticated socket until it closes. */
-  accept(socket: WebSocket, remoteAddress: string): void {
+  accept(socket: WebSocket, remoteAddress: string, tokenStillValid?: () => Promise<boolean>): void {
     let session: AgentSession | undefined
     let invalidFrames = 0
     let log = this.log.child({ remote_address: remoteAddress })
+    const tokenTimer = tokenStillValid === undefined ? undefined : this.recheckToken(socket, tokenStillValid, () => log)
     // Messages are handled one at a time, in order, so an ack never overtakes a write.
     let queue = Promise.resolve()
 
@@ -123,6 +132,7 @@ export class AgentHub {
 
     socket.on('close', (code: number, reason: Buffer) => {
       clearTimeout(helloTimer)
+      clearInterval(tokenTimer)
       if (session === undefined) return
       const closed = session
       log.info({ code, reason: reason.toString() }, 'agent disconnected')
@@ -209,6 +219,14 @@ export class AgentHub {
         await this.options.handlers.status(session, message)
         return
 
+      case 'av':
+        await this.options.handlers.av?.(session, message)
+        return
+
+      case 'screenshot':
+        await this.options.handlers.screenshot?.(session, message)
+        return
+
       case 'heartbeat':
         this.options.handlers.heartbeat(session)
         return
@@ -221,6 +239,22 @@ export class AgentHub {
         session.send({ type: 'error', code: 'invalid_message', message: 'hello was already received on this connection' })
         return
     }
+  }
+
+  /** Closes the socket once its agent token has been revoked (a token made by the CLI can be). */
+  private recheckToken(socket: WebSocket, stillValid: () => Promise<boolean>, log: () => Logger): NodeJS.Timeout {
+    const timer = setInterval(() => {
+      stillValid().then(
+        (valid) => {
+          if (valid) return
+          log().warn('agent token was revoked; closing the connection')
+          this.reject(socket, 'unauthorized', 'agent token revoked', CloseCode.unauthorized)
+        },
+        (error: unknown) => log().warn({ err: error }, 'checking the agent token failed; keeping the connection'),
+      )
+    }, this.options.tokenRecheckMs)
+    timer.unref()
+    return timer
   }
 
   /** Acknowledges a batch once stored, or asks the agent to send it again later. */

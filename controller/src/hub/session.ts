@@ -24,6 +24,11 @@ export class AgentSession {
     return this.hello.capacity
   }
 
+  /** Labels the agent sent in its hello. */
+  get labels(): Record<string, string> {
+    return this.hello.labels
+  }
+
   /** Sends a message; returns false when the socket is no longer open. */
   send(message: ControllerMessage): boolean {
     if (this.socket.readyState !== this.socket.OPEN) return false

@@ -66,9 +66,9 @@ abstract class BaseModel extends Model {
 
 export class StreamModel extends BaseModel {
   static override tableName = 'streams'
-  protected static override numberFields = ['probe_interval_s', 'sample_s', 'timeout_s', 'epoch', 'created_at', 'updated_at']
-  protected static override nullableNumberFields = ['assigned_at', 'status_at', 'last_probe_at']
-  protected static override jsonFields = ['labels']
+  protected static override numberFields = ['probe_interval_s', 'sample_s', 'timeout_s', 'weight', 'epoch', 'created_at', 'updated_at']
+  protected static override nullableNumberFields = ['status_at', 'last_probe_at']
+  protected static override jsonFields = ['labels', 'required_labels', 'vantage']
 
   declare id: string
   declare url: string
@@ -77,9 +77,12 @@ export class StreamModel extends BaseModel {
   declare sample_s: number
   declare timeout_s: number
   declare labels: Labels
-  declare agent_id: string | null
+  /** Null in rows written before the scheduling migration. */
+  declare required_labels: Labels | null
+  declare weight: number
+  declare pinned_agent_id: string | null
+  declare vantage: { count: number; label: string } | null
   declare epoch: number
-  declare assigned_at: number | null
   declare status: 'up' | 'degraded' | 'down' | null
   declare status_reason: string | null
   declare status_at: number | null
@@ -92,7 +95,7 @@ export class AgentModel extends BaseModel {
   static override tableName = 'agents'
   protected static override numberFields = ['protocol', 'capacity', 'created_at', 'updated_at']
   protected static override nullableNumberFields = ['connected_at', 'last_seen_at', 'disconnected_at']
-  protected static override booleanFields = ['connected']
+  protected static override booleanFields = ['connected', 'draining']
   protected static override jsonFields = ['labels']
 
   declare id: string
@@ -102,6 +105,7 @@ export class AgentModel extends BaseModel {
   declare labels: Labels
   declare capacity: number
   declare connected: boolean
+  declare draining: boolean
   declare connected_at: number | null
   declare last_seen_at: number | null
   declare disconnected_at: number | null
@@ -121,4 +125,23 @@ export class AgentTokenModel extends BaseModel {
   declare created_at: number
   declare last_used_at: number | null
   declare revoked_at: number | null
+}
+
+/** One agent running one stream; a stream has one row per slot. */
+export class AssignmentModel extends BaseModel {
+  static override tableName = 'assignments'
+  static override idColumn = ['stream_id', 'slot']
+  protected static override numberFields = ['epoch', 'assigned_at']
+  protected static override nullableNumberFields = ['status_at', 'last_probe_at']
+
+  declare stream_id: string
+  declare slot: string
+  declare agent_id: string
+  declare epoch: number
+  declare reason: string
+  declare assigned_at: number
+  declare status: 'up' | 'degraded' | 'down' | null
+  declare status_reason: string | null
+  declare status_at: number | null
+  declare last_probe_at: number | null
 }

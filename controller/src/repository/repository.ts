@@ -3,13 +3,18 @@ import { raw } from 'objection'
 import { describeDatabase, knexConfig, parseDatabaseUrl, type DatabaseConfig } from './config.ts'
 import { DuplicateStreamError, isUniqueViolation, RepositoryError, StreamNotFoundError } from './errors.ts'
 import { migrationSource } from './migrations/index.ts'
-import { AgentModel, AgentTokenModel, StreamModel } from './models.ts'
+import { AgentModel, AgentTokenModel, AssignmentModel, StreamModel } from './models.ts'
+import { aggregateStatus } from './status.ts'
 import { generateAgentToken, hashAgentTokenSecret, hashesEqual, parseAgentToken } from './tokens.ts'
 import { UserStore } from './users.ts'
+import { AlertStore } from './alerts.ts'
 import type {
   Agent,
+  AgentAssignment,
   AgentHello,
   AgentToken,
+  AssignmentChange,
+  AssignmentResult,
   DesiredState,
   EpochFence,
   NewAgentToken,
@@ -18,12 +23,16 @@ import type {
   RepositoryLogger,
   RepositoryOptions,
   Stream,
+  StreamAssignment,
   StreamPatch,
   StreamStatusValue,
   Timestamp,
+  Vantage,
 } from './types.ts'
 
 const DEFAULT_PROBE: ProbeSettings = { interval_s: 10, sample_s: 5, timeout_s: 10 }
+/** Streams per transaction in changeAssignments; keeps statements under SQLite's bound-parameter limit. */
+const ASSIGNMENT_CHUNK = 100
 const MYSQL_UNKNOWN_DATABASE = 1049
 const DUMMY_HASH = hashAgentTokenSecret('monit-dummy-secret')
 
@@ -39,16 +48,43 @@ function toMs(at: Timestamp): number {
   return Math.trunc(ms)
 }
 
-function toStream(row: StreamModel): Stream {
+function toAssignment(row: AssignmentModel): StreamAssignment {
+  return {
+    agent_id: row.agent_id,
+    epoch: row.epoch,
+    slot: row.slot,
+    reason: row.reason,
+    assigned_at: iso(row.assigned_at),
+    status: row.status ?? null,
+    status_reason: row.status_reason ?? null,
+    status_at: iso(row.status_at ?? null),
+    last_probe_at: iso(row.last_probe_at ?? null),
+  }
+}
+
+function toVantage(value: unknown): Vantage | null {
+  if (value === null || typeof value !== 'object') return null
+  const { count, label } = value as Partial<Vantage>
+  return typeof count === 'number' && typeof label === 'string' ? { count, label } : null
+}
+
+/** The API shape of a stream row; `assignments` must be ordered by slot. */
+function toStream(row: StreamModel, assignments: readonly AssignmentModel[]): Stream {
+  const first = assignments[0]
   return {
     id: row.id,
     url: row.url,
     desired_state: row.desired_state,
     probe: { interval_s: row.probe_interval_s, sample_s: row.sample_s, timeout_s: row.timeout_s },
     labels: { ...row.labels },
-    agent_id: row.agent_id ?? null,
+    required_labels: { ...row.required_labels },
+    weight: row.weight,
+    pinned_agent_id: row.pinned_agent_id ?? null,
+    vantage: toVantage(row.vantage),
+    agent_id: first?.agent_id ?? null,
     epoch: row.epoch,
-    assigned_at: iso(row.assigned_at ?? null),
+    assigned_at: iso(first?.assigned_at ?? null),
+    assignments: assignments.map(toAssignment),
     status: row.status ?? null,
     status_reason: row.status_reason ?? null,
     status_at: iso(row.status_at ?? null),
@@ -67,6 +103,7 @@ function toAgent(row: AgentModel): Agent {
     labels: { ...row.labels },
     capacity: row.capacity,
     connected: row.connected,
+    draining: row.draining,
     connected_at: iso(row.connected_at ?? null),
     last_seen_at: iso(row.last_seen_at ?? null),
     disconnected_at: iso(row.disconnected_at ?? null),
@@ -94,6 +131,31 @@ function probeColumns(probe: Partial<ProbeSettings> | undefined): Partial<Stream
   return columns
 }
 
+function schedulingColumns(patch: StreamPatch): Partial<StreamModel> {
+  const columns: Partial<StreamModel> = {}
+  if (patch.required_labels !== undefined) columns.required_labels = patch.required_labels
+  if (patch.weight !== undefined) columns.weight = patch.weight
+  if (patch.pinned_agent_id !== undefined) columns.pinned_agent_id = patch.pinned_agent_id
+  if (patch.vantage !== undefined) columns.vantage = patch.vantage
+  return columns
+}
+
+function groupByStream(rows: readonly AssignmentModel[]): Map<string, AssignmentModel[]> {
+  const groups = new Map<string, AssignmentModel[]>()
+  for (const row of rows) {
+    const list = groups.get(row.stream_id)
+    if (list === undefined) groups.set(row.stream_id, [row])
+    else list.push(row)
+  }
+  return groups
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const result: T[][] = []
+  for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size))
+  return result
+}
+
 /**
  * The controller's settings store: streams, agents, agent tokens and users, on
  * SQLite or MariaDB/MySQL. Get one from openRepository.
@@ -105,8 +167,11 @@ export class Repository {
   private readonly Streams: typeof StreamModel
   private readonly Agents: typeof AgentModel
   private readonly Tokens: typeof AgentTokenModel
+  private readonly Assignments: typeof AssignmentModel
   /** API users and their password hashes. */
   readonly users: UserStore
+  /** Alert rules, channels, alerts and their deliveries. */
+  readonly alerts: AlertStore
 
   constructor(knex: Knex, client: DatabaseConfig['client'], options: RepositoryOptions = {}) {
     this.knex = knex
@@ -115,7 +180,9 @@ export class Repository {
     this.Streams = StreamModel.bindKnex(knex)
     this.Agents = AgentModel.bindKnex(knex)
     this.Tokens = AgentTokenModel.bindKnex(knex)
+    this.Assignments = AssignmentModel.bindKnex(knex)
     this.users = new UserStore(knex, this.now)
+    this.alerts = new AlertStore(knex, this.now)
   }
 
   private ms(at: Timestamp | undefined): number {
@@ -124,15 +191,17 @@ export class Repository {
 
   // Streams
 
-  /** Every stream, ordered by id. */
+  /** Returns every stream with its assignments, ordered by id. */
   async listStreams(): Promise<Stream[]> {
     const rows = await this.Streams.query().orderBy('id')
-    return rows.map(toStream)
+    const assignments = groupByStream(await this.Assignments.query().orderBy(['stream_id', 'slot']))
+    return rows.map((row) => toStream(row, assignments.get(row.id) ?? []))
   }
 
   async getStream(id: string): Promise<Stream | undefined> {
     const row = await this.Streams.query().findById(id)
-    return row ? toStream(row) : undefined
+    if (!row) return undefined
+    return toStream(row, await this.Assignments.query().where('stream_id', id).orderBy('slot'))
   }
 
   /** Adds a stream; throws DuplicateStreamError (code STREAM_EXISTS) when the id is taken. */
@@ -148,7 +217,10 @@ export class Repository {
         sample_s: probe.sample_s,
         timeout_s: probe.timeout_s,
         labels: input.labels ?? {},
-        agent_id: null,
+        required_labels: input.required_labels ?? {},
+        weight: input.weight ?? 1,
+        pinned_agent_id: input.pinned_agent_id ?? null,
+        vantage: input.vantage ?? null,
         epoch: 0,
         created_at: now,
         updated_at: now,
@@ -164,7 +236,11 @@ export class Repository {
 
   /** Changes a stream's settings and returns it; throws StreamNotFoundError. */
   async updateStream(id: string, patch: StreamPatch): Promise<Stream> {
-    const columns: Partial<StreamModel> = { ...probeColumns(patch.probe), updated_at: this.ms(undefined) }
+    const columns: Partial<StreamModel> = {
+      ...probeColumns(patch.probe),
+      ...schedulingColumns(patch),
+      updated_at: this.ms(undefined),
+    }
     if (patch.url !== undefined) columns.url = patch.url
     if (patch.desired_state !== undefined) columns.desired_state = patch.desired_state
     if (patch.labels !== undefined) columns.labels = patch.labels
@@ -172,7 +248,7 @@ export class Repository {
       const changed = await this.Streams.query(trx).findById(id).patch(columns)
       const row = changed > 0 ? await this.Streams.query(trx).findById(id) : undefined
       if (!row) throw new StreamNotFoundError(id)
-      return toStream(row)
+      return toStream(row, await this.Assignments.query(trx).where('stream_id', id).orderBy('slot'))
     })
   }
 
@@ -181,31 +257,84 @@ export class Repository {
     return this.updateStream(id, { desired_state: state })
   }
 
-  /** Removes a stream; false when there was none. */
+  /** Removes a stream and its assignments; false when there was none. */
   async deleteStream(id: string): Promise<boolean> {
-    const deleted = await this.Streams.query().deleteById(id)
-    return deleted > 0
-  }
-
-  /**
-   * Assigns the stream to agentId (null: to nobody), sets assigned_at and
-   * increments epoch, atomically. Returns the new epoch; throws StreamNotFoundError.
-   */
-  async assignStream(id: string, agentId: string | null, at?: Timestamp): Promise<number> {
-    const assignedAt = agentId === null ? null : this.ms(at)
     return this.knex.transaction(async (trx) => {
-      const changed = await this.Streams.query(trx)
-        .findById(id)
-        .patch({ agent_id: agentId, assigned_at: assignedAt, epoch: raw('?? + 1', ['epoch']) })
-      const row = changed > 0 ? await this.Streams.query(trx).findById(id).select('epoch') : undefined
-      if (!row) throw new StreamNotFoundError(id)
-      return row.epoch
+      await this.Assignments.query(trx).where('stream_id', id).delete()
+      const deleted = await this.Streams.query(trx).deleteById(id)
+      return deleted > 0
     })
   }
 
   /**
-   * Stores the latest status an agent reported. With fence.epoch, only while
-   * the stream still has that epoch. False when nothing was updated.
+   * Applies assignment changes: for each stream, increments its epoch once,
+   * ends the assignments of the removed slots and makes the added ones with
+   * the new epoch. A removal brings the stream's status back in line with
+   * the assignments left. Changes run in transactions of up to
+   * ASSIGNMENT_CHUNK streams. A stream deleted meanwhile is skipped and gets
+   * epoch undefined in the result.
+   */
+  async changeAssignments(changes: readonly AssignmentChange[], at?: Timestamp): Promise<AssignmentResult[]> {
+    const assignedAt = this.ms(at)
+    const results: AssignmentResult[] = []
+    for (const chunk of chunks(changes, ASSIGNMENT_CHUNK)) {
+      results.push(...(await this.knex.transaction((trx) => this.changeChunk(trx, chunk, assignedAt))))
+    }
+    return results
+  }
+
+  private async changeChunk(trx: Knex.Transaction, changes: readonly AssignmentChange[], assignedAt: number): Promise<AssignmentResult[]> {
+    const ids = [...new Set(changes.map((change) => change.streamId))]
+    await this.Streams.query(trx).whereIn('id', ids).patch({ epoch: raw('?? + 1', ['epoch']) })
+    const rows = await this.Streams.query(trx).whereIn('id', ids).select('id', 'epoch', 'vantage')
+    const streams = new Map(rows.map((row) => [row.id, row]))
+    const live = changes.filter((change) => streams.has(change.streamId))
+
+    const removals = live.flatMap((change) => change.remove.map((slot) => ({ stream_id: change.streamId, slot })))
+    if (removals.length > 0) {
+      await this.Assignments.query(trx)
+        .where((query) => {
+          for (const key of removals) void query.orWhere(key)
+        })
+        .delete()
+    }
+    const additions = live.flatMap((change) =>
+      change.add.map(({ slot, agentId, reason }) => ({
+        stream_id: change.streamId,
+        slot,
+        agent_id: agentId,
+        epoch: streams.get(change.streamId)!.epoch,
+        reason: reason.slice(0, 512),
+        assigned_at: assignedAt,
+      })),
+    )
+    if (additions.length > 0) await trx('assignments').insert(additions)
+
+    for (const change of live) {
+      if (change.remove.length > 0) await this.refreshStatus(trx, streams.get(change.streamId)!)
+    }
+    return changes.map((change) => ({ streamId: change.streamId, epoch: streams.get(change.streamId)?.epoch }))
+  }
+
+  /**
+   * Recomputes the stream's status from its assignments, and sets status_at
+   * when given. Leaves the status alone when no assignment has reported.
+   */
+  private async refreshStatus(trx: Knex.Transaction, stream: Pick<StreamModel, 'id' | 'vantage'>, statusAt?: number): Promise<void> {
+    const rows = await this.Assignments.query(trx).where('stream_id', stream.id).orderBy('slot')
+    const entries = rows.map((row) => ({ agentId: row.agent_id, slot: row.slot, status: row.status ?? null, reason: row.status_reason ?? null }))
+    const combined = aggregateStatus(entries, toVantage(stream.vantage)?.label ?? null)
+    if (combined === undefined) return
+    const columns: Partial<StreamModel> = { status: combined.status, status_reason: combined.reason }
+    if (statusAt !== undefined) columns.status_at = statusAt
+    await this.Streams.query(trx).findById(stream.id).patch(columns)
+  }
+
+  /**
+   * Stores the latest status an agent reported. With fence.epoch, it goes to
+   * the assignment with that epoch (and fence.agentId, when given), and the
+   * stream's status becomes the combination over its assignments. Without a
+   * fence, it is the stream's status directly. False when nothing was updated.
    */
   async recordStatus(
     id: string,
@@ -214,18 +343,63 @@ export class Repository {
     at?: Timestamp,
     fence: EpochFence = {},
   ): Promise<boolean> {
-    const query = this.Streams.query().findById(id)
-    if (fence.epoch !== undefined) query.where('epoch', fence.epoch)
-    const changed = await query.patch({ status, status_reason: reason, status_at: this.ms(at) })
+    const statusAt = this.ms(at)
+    if (fence.epoch === undefined) {
+      const changed = await this.Streams.query().findById(id).patch({ status, status_reason: reason, status_at: statusAt })
+      return changed > 0
+    }
+    const epoch = fence.epoch
+    return this.knex.transaction(async (trx) => {
+      // Locks the stream row on MariaDB so that two agents' reports combine in turn.
+      const stream = await this.Streams.query(trx).findById(id).select('id', 'vantage').forUpdate()
+      if (!stream) return false
+      const changed = await this.fencedAssignment(trx, id, { epoch, agentId: fence.agentId }).patch({
+        status,
+        status_reason: reason,
+        status_at: statusAt,
+      })
+      if (changed === 0) return false
+      await this.refreshStatus(trx, stream, statusAt)
+      return true
+    })
+  }
+
+  /**
+   * Stores when the stream was last probed, on the stream and, with
+   * fence.epoch, on the matching assignment only. False when nothing was updated.
+   */
+  async recordProbe(id: string, at?: Timestamp, fence: EpochFence = {}): Promise<boolean> {
+    const probedAt = this.ms(at)
+    if (fence.epoch !== undefined) {
+      const changed = await this.fencedAssignment(this.knex, id, { epoch: fence.epoch, agentId: fence.agentId }).patch({
+        last_probe_at: probedAt,
+      })
+      if (changed === 0) return false
+    }
+    const changed = await this.Streams.query().findById(id).patch({ last_probe_at: probedAt })
     return changed > 0
   }
 
-  /** Stores when the stream was last probed (fenced like recordStatus). False when nothing was updated. */
-  async recordProbe(id: string, at?: Timestamp, fence: EpochFence = {}): Promise<boolean> {
-    const query = this.Streams.query().findById(id)
-    if (fence.epoch !== undefined) query.where('epoch', fence.epoch)
-    const changed = await query.patch({ last_probe_at: this.ms(at) })
-    return changed > 0
+  private fencedAssignment(trx: Knex | Knex.Transaction, id: string, fence: { epoch: number; agentId: string | undefined }) {
+    const query = this.Assignments.query(trx).where({ stream_id: id, epoch: fence.epoch })
+    if (fence.agentId !== undefined) void query.where('agent_id', fence.agentId)
+    return query
+  }
+
+  /** Returns the agent's assignments with their streams' weights, ordered by stream id and slot. */
+  async listAgentAssignments(agentId: string): Promise<AgentAssignment[]> {
+    return this.listAssignments(agentId)
+  }
+
+  /** Returns every assignment (or only the agent's) with its stream's weight, ordered by stream id and slot. */
+  async listAssignments(agentId?: string): Promise<AgentAssignment[]> {
+    const query = this.Assignments.query()
+      .join('streams', 'streams.id', 'assignments.stream_id')
+      .select('assignments.*', 'streams.weight as stream_weight')
+      .orderBy([{ column: 'assignments.stream_id' }, { column: 'assignments.slot' }])
+    if (agentId !== undefined) void query.where('assignments.agent_id', agentId)
+    const rows = (await query) as Array<AssignmentModel & { stream_weight: number | string }>
+    return rows.map((row) => ({ ...toAssignment(row), stream_id: row.stream_id, weight: Number(row.stream_weight) }))
   }
 
   // Agents
@@ -261,6 +435,12 @@ export class Repository {
   /** Sets last_seen_at; false when the agent is unknown. */
   async touchAgent(id: string, at?: Timestamp): Promise<boolean> {
     const changed = await this.Agents.query().findById(id).patch({ last_seen_at: this.ms(at) })
+    return changed > 0
+  }
+
+  /** Sets or clears the agent's draining flag; false when the agent is unknown. */
+  async setAgentDraining(id: string, draining: boolean): Promise<boolean> {
+    const changed = await this.Agents.query().findById(id).patch({ draining, updated_at: this.ms(undefined) })
     return changed > 0
   }
 

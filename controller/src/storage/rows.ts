@@ -134,7 +134,7 @@ function spans(periods: readonly AvPeriod[]): Array<[number, number]> {
   return periods.map((period) => [period.start_s, period.end_s])
 }
 
-/** The row of an agent's av message; insert_ts is the message's ts_ms. */
+/** Builds the row of an agent's av message; insert_ts is the message's ts_ms. */
 export function avCheckRecord(agentId: string, av: Av): AvCheckRecord {
   return {
     stream_id: av.stream_id,

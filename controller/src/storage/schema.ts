@@ -70,6 +70,31 @@ export const SCHEMA: Readonly<Record<TableName, readonly ColumnSpec[]>> = {
     ...VIEWER_COLUMNS,
     ...INSERT_COLUMNS,
   ],
+  /** One row per picture and sound check; insert_ts is the check's end. */
+  av_checks: [
+    { name: 'stream_id', type: 'String' },
+    { name: 'agent_id', type: 'String' },
+    { name: 'epoch', type: 'UInt64' },
+    /** seconds of media requested and decoded */
+    { name: 'sample_s', type: 'Float32' },
+    { name: 'decoded_s', type: 'Float32' },
+    /** 1 when the window had a video or audio stream */
+    { name: 'video', type: 'UInt8' },
+    { name: 'audio', type: 'UInt8' },
+    /** seconds of black picture, frozen picture and silence in the window */
+    { name: 'black_s', type: 'Float32' },
+    { name: 'freeze_s', type: 'Float32' },
+    { name: 'silence_s', type: 'Float32' },
+    /** JSON: {"black": [[start_s, end_s], ...], "freeze": [...], "silence": [...]} */
+    { name: 'periods', type: 'String' },
+    /** LUFS, dBTP and LU; NULL without audio or a finite value */
+    { name: 'integrated_lufs', type: 'Nullable(Float32)' },
+    { name: 'true_peak_dbtp', type: 'Nullable(Float32)' },
+    { name: 'lra', type: 'Nullable(Float32)' },
+    /** why the check failed; empty when it worked */
+    { name: 'error', type: 'String' },
+    ...INSERT_COLUMNS,
+  ],
 }
 
 /** Column names per table, for validating rows before they are sent. */

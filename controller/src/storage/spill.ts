@@ -2,7 +2,7 @@
 // writer's memory buffer is full, the writer hands whole batches to the
 // spill: one file per batch under `${dir}/<table>/`, named
 // `<seq>-<rows>.json` so that the order and the row count are known without
-// reading the file. A file holds the batch's deduplication token and its
+// reading the file. A file contains the batch's deduplication token and its
 // rows. It is written under a temporary name, fsync'd and renamed, and then
 // the folder is fsync'd, so a batch file that exists is complete and
 // survives a crash of the process or of the machine.
@@ -29,7 +29,17 @@ export interface SpilledBatch {
   readonly path: string
 }
 
-/** What a batch file holds. */
+/** A batch serialized and counted against maxBytes, not yet on disk. */
+export interface PreparedBatch {
+  readonly table: TableName
+  readonly seq: number
+  readonly token: string
+  readonly rows: number
+  readonly body: string
+  readonly bytes: number
+}
+
+/** Contents of a batch file. */
 export interface SpillContent {
   readonly token: string
   readonly rows: StorageRow[]
@@ -114,16 +124,17 @@ export class Spill {
     return this.#found.get(table) ?? []
   }
 
-  /** The highest seq found at open for the table, or 0. */
+  /** Returns the highest seq found at open for the table, or 0. */
   lastSeq(table: TableName): number {
     return this.found(table).at(-1)?.seq ?? 0
   }
 
   /**
-   * Writes one batch durably. Returns undefined, writing nothing, when the
-   * batch would pass maxBytes or the write fails; the failure is logged.
+   * Serializes a batch and reserves its bytes at once, so that the next
+   * call already counts them. Returns undefined when the batch would pass
+   * maxBytes or cannot be serialized; the latter is logged.
    */
-  async write(table: TableName, seq: number, token: string, rows: readonly StorageRow[]): Promise<SpilledBatch | undefined> {
+  prepare(table: TableName, seq: number, token: string, rows: readonly StorageRow[]): PreparedBatch | undefined {
     let body: string
     try {
       body = JSON.stringify({ table, token, rows })
@@ -139,12 +150,19 @@ export class Spill {
       return undefined
     }
     this.#bytes += bytes
+    return { table, seq, token, rows: rows.length, body, bytes }
+  }
 
-    const name = `${String(seq).padStart(SEQ_DIGITS, '0')}-${rows.length}.json`
+  /**
+   * Writes a prepared batch durably. Returns undefined, releasing its
+   * bytes, when the write fails; the failure is logged.
+   */
+  async commit(prepared: PreparedBatch): Promise<SpilledBatch | undefined> {
+    const { table, seq, token, rows, bytes } = prepared
     const folder = join(this.dir, table)
-    const path = join(folder, name)
+    const path = join(folder, `${String(seq).padStart(SEQ_DIGITS, '0')}-${rows}.json`)
     try {
-      await writeDurably(folder, path, body)
+      await writeDurably(folder, path, prepared.body)
     } catch (error) {
       this.#bytes -= bytes
       this.writeErrors += 1
@@ -153,7 +171,13 @@ export class Spill {
     }
 
     this.batchesWritten += 1
-    return { table, seq, rows: rows.length, bytes, path }
+    return { table, seq, rows, bytes, path }
+  }
+
+  /** Prepares and commits one batch; undefined when it does not fit or the write fails. */
+  async write(table: TableName, seq: number, token: string, rows: readonly StorageRow[]): Promise<SpilledBatch | undefined> {
+    const prepared = this.prepare(table, seq, token, rows)
+    return prepared === undefined ? undefined : this.commit(prepared)
   }
 
   /** Reads a batch file back. Rejects with SpillCorruptError when it is unreadable as a batch. */

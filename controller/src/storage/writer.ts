@@ -5,7 +5,10 @@
 // With a spill (spill.ts), batches that do not fit in memory, and every
 // batch while ClickHouse fails, are written to disk and replayed in queue
 // order, under the same token. A write() batch counts as accepted once it
-// is durable: stored, or in a spill file that is fsync'd.
+// is durable: stored, or in a spill file that is fsync'd. The hub
+// acknowledges an agent's batch at that point, so agents drain during an
+// outage. NOTE: a spilled batch that ClickHouse later rejects as invalid is
+// dropped and logged, although its sender already got an acknowledgement.
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { StorageError } from './errors.ts'
@@ -20,7 +23,7 @@ export interface WriterOptions {
   flushMs?: number
   /**
    * Rows held in memory (waiting, in flight or being retried). Past it,
-   * batches go to the spill, or add() and write() refuse rows when there is
+   * batches go to the spill, or add() and write() reject rows when there is
    * no spill or it is full. Default 100000.
    */
   maxBufferedRows?: number
@@ -117,13 +120,13 @@ function makeBatch(seq: number, rows: readonly StorageRow[], token: string, with
   }
 }
 
-/** A spilled batch found at start: only its file is known until the pump reads it. */
+/** Makes the queue entry of a batch found in the spill at start; only its file is known until the pump reads it. */
 function spilledBatch(file: SpilledBatch): Batch {
   const batch = makeBatch(file.seq, [], '', false)
   return { ...batch, rowCount: file.rows, rows: undefined, file }
 }
 
-/** How one batch ended: stored, refused by the database, left in the spill by close(), or lost. */
+/** Result of storing one batch: stored, refused by the database, left in the spill by close(), or lost. */
 type Outcome =
   | { kind: 'stored' }
   | { kind: 'refused'; error: Error }
@@ -299,8 +302,13 @@ export class BatchWriter {
   async #close(): Promise<void> {
     this.#closed = true
     const drained = this.flush()
-    if (await this.#stopWaiting(drained)) {
-      if (this.#spill !== undefined) await this.#spillQueued('writer closing')
+    let stop = await this.#waitForDrain(drained, this.#spill !== undefined)
+    if (stop && this.#spill !== undefined) {
+      await this.#spillQueued('writer closing')
+      // Rows that did not fit in the spill get the whole closeTimeoutMs to be stored.
+      if (this.#queue.some((batch) => batch.file === undefined)) stop = await this.#waitForDrain(drained, false)
+    }
+    if (stop) {
       this.#aborted = true
       this.#wake?.()
       await drained
@@ -309,22 +317,23 @@ export class BatchWriter {
       this.#logger.warn({ batches: this.#diskBatches, rows: this.#diskRows }, 'writer closed; rows left in the spill for the next start')
     }
     if (this.#droppedOnClose > 0) {
-      throw new WriterClosedError(this.table, `closed after ${this.#closeTimeoutMs} ms with ${this.#droppedOnClose} rows not stored`)
+      const reason = this.#spill === undefined ? '' : ' and not in the spill'
+      throw new WriterClosedError(this.table, `closed after ${this.#closeTimeoutMs} ms with ${this.#droppedOnClose} rows not stored${reason}`)
     }
   }
 
   /**
    * Resolves false once `drained` resolves, or true to stop retrying: after
-   * closeTimeoutMs, or with a spill as soon as an insert fails.
+   * closeTimeoutMs, or with `untilFailing` as soon as inserts fail.
    */
-  async #stopWaiting(drained: Promise<void>): Promise<boolean> {
-    if (this.#spill !== undefined && this.#failing) return true
+  async #waitForDrain(drained: Promise<void>, untilFailing: boolean): Promise<boolean> {
+    if (untilFailing && this.#failing) return true
     let timer: NodeJS.Timeout | undefined
     const waits = [
       drained.then(() => false),
       new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.#closeTimeoutMs))),
     ]
-    if (this.#spill !== undefined) waits.push(new Promise<boolean>((resolve) => (this.#onFailing = () => resolve(true))))
+    if (untilFailing) waits.push(new Promise<boolean>((resolve) => (this.#onFailing = () => resolve(true))))
     const stop = await Promise.race(waits)
     clearTimeout(timer)
     this.#onFailing = undefined
@@ -384,7 +393,7 @@ export class BatchWriter {
     return batch
   }
 
-  /** Why a new batch should go to disk, or undefined to keep it in memory. */
+  /** Returns the reason a new batch goes to disk, or undefined to keep it in memory. */
   #spillReason(): string | undefined {
     if (this.#spill === undefined) return undefined
     if (this.#failing) return 'inserts failing'
@@ -408,13 +417,16 @@ export class BatchWriter {
     const spill = this.#spill
     const rows = batch.rows
     if (spill === undefined || rows === undefined || batch.file !== undefined || batch.spilling !== undefined) return
+    // Reserved now, so that add() and write() see a full spill before the write ends.
+    const prepared = spill.prepare(this.table, batch.seq, batch.token, rows)
+    if (prepared === undefined) return
 
     if (this.#diskBatches === 0) {
       this.#logger.warn({ reason, spillBytes: spill.bytes, maxSpillBytes: spill.maxBytes }, 'spilling batches to disk')
     }
     this.#diskBatches += 1
     batch.spilling = this.#spillWrites.then(async () => {
-      const file = await spill.write(this.table, batch.seq, batch.token, rows)
+      const file = await spill.commit(prepared)
       batch.spilling = undefined
       if (file === undefined) {
         this.#diskBatches -= 1

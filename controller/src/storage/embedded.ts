@@ -101,9 +101,16 @@ export class EmbeddedStorage extends BaseStorage {
   }
 
   protected async rawInsert(table: string, rows: Record<string, unknown>[], settings: Record<string, string>): Promise<void> {
-    // Raw JSONEachRow bytes: the engine parses them off the event loop.
-    const body = rows.map((row) => JSON.stringify(row)).join('\n')
-    await this.#entry.session.insert({ table, values: Buffer.from(body), format: 'JSONEachRow', settings })
+    // Raw bytes: the engine parses them off the event loop. Rows with the same
+    // columns go as arrays, which are about a third faster to write than objects.
+    const columns = sharedColumns(rows)
+    if (columns === undefined) {
+      const body = rows.map((row) => JSON.stringify(row)).join('\n')
+      await this.#entry.session.insert({ table, values: Buffer.from(body), format: 'JSONEachRow', settings })
+      return
+    }
+    const body = rows.map((row) => JSON.stringify(columns.map((column) => row[column]))).join('\n')
+    await this.#entry.session.insert({ table, values: Buffer.from(body), format: 'JSONCompactEachRow', columns, settings })
   }
 
   protected async rawPing(): Promise<void> {
@@ -113,4 +120,18 @@ export class EmbeddedStorage extends BaseStorage {
   protected async rawClose(): Promise<void> {
     await releaseSession(this.#entry)
   }
+}
+
+/** The column names when every row has exactly the keys of the first row, else undefined. */
+function sharedColumns(rows: readonly Record<string, unknown>[]): string[] | undefined {
+  const columns = Object.keys(rows[0] ?? {})
+  for (const row of rows) {
+    let count = 0
+    for (const key in row) {
+      if (!(key in rows[0]!)) return undefined
+      count += 1
+    }
+    if (count !== columns.length) return undefined
+  }
+  return columns
 }

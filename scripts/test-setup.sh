@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=()
 command -v ffprobe >/dev/null || packages+=(ffmpeg)
-command -v clickhouse-server >/dev/null || packages+=(clickhouse-server)
+[[ -x /usr/sbin/clickhouse-server ]] || command -v clickhouse-server >/dev/null || packages+=(clickhouse-server)
 command -v chromium >/dev/null || packages+=(chromium)
 if [[ ${#packages[@]} -gt 0 ]]; then
   echo "installing Debian packages: ${packages[*]}"

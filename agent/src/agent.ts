@@ -4,7 +4,17 @@ import { PROTOCOL_VERSION, screenshotFrames, type ControllerMessage, type Status
 import type { AgentConfig } from './config.ts'
 import { ControllerConnection } from './connection/connection.ts'
 import { Outbox, type SpoolStats } from './spool/outbox.ts'
-import { MonitorSet, probeStream, type AvResult, type GrabbedScreenshot } from './monitor/index.ts'
+import {
+  MonitorSet,
+  probeStream,
+  summarisePlaylist,
+  type AvResult,
+  type GrabbedScreenshot,
+  type PageResult,
+} from './monitor/index.ts'
+import { checkPage } from './browser/page-check.ts'
+import { PagePool } from './browser/page-pool.ts'
+import type { PlaylistReport } from './analysis/playlist/report.ts'
 import { activeChildren } from './media/runner.ts'
 import { AgentMetrics, type AgentSnapshot } from './metrics/registry.ts'
 import { AGENT_VERSION } from './version.ts'
@@ -12,6 +22,8 @@ import { AGENT_VERSION } from './version.ts'
 /** One edge agent: the controller connection, the stream monitors and the outbox. */
 export class Agent {
   private readonly monitors: MonitorSet
+  /** Chromium tabs of the player page checks; Chromium starts at the first check. */
+  private readonly pages: PagePool
   private readonly outbox: Outbox
   private readonly connection: ControllerConnection
   /** Prometheus metrics of this agent, read by the metrics server. */
@@ -51,6 +63,7 @@ export class Agent {
       send: (message) => this.connection.send(message),
       logger: log.child({ component: 'outbox' }),
     })
+    this.pages = new PagePool({ executablePath: config.chromium, logger: log.child({ component: 'browser' }) })
     this.monitors = new MonitorSet({
       logger: log.child({ component: 'monitor' }),
       onMetrics: (row) => this.outbox.add(row),
@@ -59,6 +72,11 @@ export class Agent {
       onAv: (result) => this.sendAv(result),
       onScreenshot: (shot) => this.sendScreenshot(shot),
       checkDefaults: config.checks,
+      playlistChecks: true,
+      // TODO: no flag sets minBitrate yet, so the `low bitrate` reason is off.
+      onPlaylist: (report, epoch) => this.sendPlaylist(report, epoch),
+      pageCheck: (url, settings, options) => checkPage(this.pages, url, settings, options),
+      onPage: (result) => this.sendPage(result),
     })
   }
 
@@ -86,6 +104,7 @@ export class Agent {
   /** Stops every monitor and child process, then closes the connection. */
   async stop(): Promise<void> {
     await this.monitors.stopAll()
+    await this.pages.close()
     this.outbox.pump()
     this.outbox.close()
     await this.connection.stop()
@@ -129,11 +148,24 @@ export class Agent {
     this.outbox.addStatus({ type: 'status', ...status })
   }
 
-  // NOTE: av results and screenshots are sent only while connected; they are
-  // not kept for a later connection, since the next check replaces them.
+  // NOTE: av results, playlist summaries and screenshots are sent only while
+  // connected. They are not kept for a later connection, because the next
+  // check replaces them.
   private sendAv(result: AvResult): void {
     if (!this.connection.send({ type: 'av', ...result })) {
       this.log.debug({ stream_id: result.stream_id }, 'not connected; av result dropped')
+    }
+  }
+
+  private sendPlaylist(report: PlaylistReport, epoch: number): void {
+    if (!this.connection.send({ type: 'playlist', ...summarisePlaylist(report, epoch) })) {
+      this.log.debug({ stream_id: report.streamId }, 'not connected; playlist summary dropped')
+    }
+  }
+
+  private sendPage(result: PageResult): void {
+    if (!this.connection.send({ type: 'page', ...result })) {
+      this.log.debug({ stream_id: result.stream_id }, 'not connected; page check result dropped')
     }
   }
 

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import type { ListenAddress } from './metrics/server.ts'
 import { DEFAULT_SPOOL_MAX_BATCHES, DEFAULT_SPOOL_MAX_BYTES } from './spool/outbox.ts'
 import { DEFAULT_CHECKS, type CheckDefaults } from './monitor/stream-checks.ts'
+import { DEFAULT_CHROMIUM } from './browser/chromium.ts'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -23,8 +24,10 @@ export interface AgentConfig {
   logLevel: (typeof LOG_LEVELS)[number]
   /** Address of the /metrics and /healthz server; undefined turns it off. */
   metricsListen: ListenAddress | undefined
-  /** Picture, sound and screenshot settings for performs that leave them out. */
+  /** Picture, sound, screenshot and page check settings for performs that leave them out. */
   checks: CheckDefaults
+  /** Chromium executable of the player page checks. */
+  chromium: string
 }
 
 export const DEFAULT_METRICS_LISTEN = '127.0.0.1:9464'
@@ -87,6 +90,17 @@ export const AGENT_OPTIONS: readonly OptionSpec[] = [
     env: 'MONIT_SCREENSHOT_WIDTH',
     help: `largest screenshot width in pixels (default ${DEFAULT_CHECKS.screenshotWidth})`,
   },
+  {
+    flag: 'page-interval',
+    env: 'MONIT_PAGE_INTERVAL_S',
+    help: `seconds between player page checks of a stream with a page URL; 0 turns them off (default ${DEFAULT_CHECKS.pageIntervalS})`,
+  },
+  {
+    flag: 'page-timeout',
+    env: 'MONIT_PAGE_TIMEOUT_S',
+    help: `seconds a player page has to load and play its video (default ${DEFAULT_CHECKS.pagePlayTimeoutS})`,
+  },
+  { flag: 'chromium', env: 'MONIT_CHROMIUM', help: `Chromium executable for player page checks (default ${DEFAULT_CHROMIUM})` },
 ]
 
 /** Turns http(s) and ws(s) controller URLs into the hub's WebSocket URL. */
@@ -149,6 +163,8 @@ function readCheckDefaults(read: (flag: string) => string | undefined): CheckDef
     avSampleS: setting('av-sample', DEFAULT_CHECKS.avSampleS, 1, 120),
     screenshotIntervalS: setting('screenshot-interval', DEFAULT_CHECKS.screenshotIntervalS, 0, 86400),
     screenshotWidth: setting('screenshot-width', DEFAULT_CHECKS.screenshotWidth, 16, 7680, true),
+    pageIntervalS: setting('page-interval', DEFAULT_CHECKS.pageIntervalS, 0, 86400),
+    pagePlayTimeoutS: setting('page-timeout', DEFAULT_CHECKS.pagePlayTimeoutS, 1, 300),
   }
 }
 
@@ -207,6 +223,7 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv = process
     logLevel: logLevel as AgentConfig['logLevel'],
     metricsListen: parseListen(read('metrics-listen') ?? DEFAULT_METRICS_LISTEN),
     checks: readCheckDefaults(read),
+    chromium: read('chromium') || DEFAULT_CHROMIUM,
   }
 }
 

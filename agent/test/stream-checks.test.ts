@@ -58,17 +58,21 @@ function slow<T>(ms: number, value: T) {
 }
 
 test('checkSettings: perform fields win over defaults', () => {
-  const settings = checkSettings(assignment({ av_interval_s: 30, av_sample_s: undefined, screenshot_interval_s: 0 }), {
+  const fields = { av_interval_s: 30, av_sample_s: undefined, screenshot_interval_s: 0, page_interval_s: 15 }
+  const settings = checkSettings(assignment(fields), {
     avSampleS: 7,
     screenshotWidth: 320,
+    pagePlayTimeoutS: 9,
   })
-  assert.equal(settings, { avIntervalS: 30, avSampleS: 7, screenshotIntervalS: 0, screenshotWidth: 320 })
+  const expected = { avIntervalS: 30, avSampleS: 7, screenshotIntervalS: 0, screenshotWidth: 320 }
+  assert.equal(settings, { ...expected, pageIntervalS: 15, pagePlayTimeoutS: 9 })
 })
 
 test('checkSettings: defaults without perform fields', () => {
   const plain = assignment()
   const probe = { interval_s: 10, sample_s: 5, timeout_s: 4 }
-  assert.equal(checkSettings({ ...plain, probe }), { avIntervalS: 60, avSampleS: 10, screenshotIntervalS: 60, screenshotWidth: 640 })
+  const expected = { avIntervalS: 60, avSampleS: 10, screenshotIntervalS: 60, screenshotWidth: 640 }
+  assert.equal(checkSettings({ ...plain, probe }), { ...expected, pageIntervalS: 60, pagePlayTimeoutS: 20 })
 })
 
 test('interval 0 turns a check off', () => {

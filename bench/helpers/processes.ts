@@ -50,7 +50,7 @@ export async function waitForHttp(url: string, timeoutMs: number): Promise<void>
     }
     await new Promise((done) => setTimeout(done, 200))
   }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`)
+  throw new Error(`${url} did not respond within ${timeoutMs} ms`)
 }
 
 export function stopProcess(child: ChildProcess): Promise<void> {

@@ -23,6 +23,7 @@ import { agentRoutes } from './api/agents.ts'
 import { queryRoutes } from './api/query.ts'
 import { authRoutes } from './api/auth.ts'
 import { userRoutes } from './api/users.ts'
+import { agentTokenRoutes } from './api/agent-tokens.ts'
 import { beaconRoutes } from './api/beacons.ts'
 import { screenshotRoutes } from './api/screenshots.ts'
 import { avCheckRoutes } from './api/av-checks.ts'
@@ -160,6 +161,7 @@ export async function buildController(
       metrics: (session, message) => ingest!.metrics(session, message),
       status: (session, message) => ingest!.status(session, message),
       av: (session, message) => checks!.av(session, message),
+      playlist: (session, message) => checks!.playlist(session, message),
       screenshot: (session, message) => checks!.screenshot(session, message),
       heartbeat: (session) => {
         repository.touchAgent(session.agentId, new Date()).catch((error: unknown) => {
@@ -175,7 +177,13 @@ export async function buildController(
     config.reassignGraceS,
     config.rebalanceThreshold,
   )
-  checks = createChecksIngest(config, writers.av_checks, scheduler, logger.child({ component: 'checks' }))
+  checks = createChecksIngest(
+    config,
+    writers.av_checks,
+    scheduler,
+    logger.child({ component: 'checks' }),
+    writers.playlist_checks,
+  )
   ingest = new Ingest(
     writers.metrics,
     writers.statuses,
@@ -232,6 +240,7 @@ export async function buildController(
   await app.register((scope) => queryRoutes(scope, context))
   await app.register((scope) => authRoutes(scope, context, auth))
   await app.register((scope) => userRoutes(scope, context))
+  await app.register((scope) => agentTokenRoutes(scope, context))
   await app.register((scope) => beaconRoutes(scope, context))
   await app.register((scope) => screenshotRoutes(scope, context, checks.store))
   await app.register((scope) => avCheckRoutes(scope, context))

@@ -1,12 +1,13 @@
-// Stores what the agents' av and screenshot checks send: av results as
-// av_checks rows, screenshots as files once all their frames have arrived.
+// Stores what the agents' checks send: av results as av_checks rows,
+// playlist summaries as playlist_checks rows, and screenshots as files once
+// all their frames have arrived.
 // Results of an assignment that is no longer current are dropped.
 import { join } from 'node:path'
 import type { Logger } from 'pino'
-import type { Av, Screenshot } from '@monit/protocol'
+import type { Av, Playlist, Screenshot } from '@monit/protocol'
 import type { ControllerConfig } from './config.ts'
 import type { BatchWriter } from './storage/writer.ts'
-import { avCheckRecord } from './storage/rows.ts'
+import { avCheckRecord, playlistCheckRecord } from './storage/rows.ts'
 import type { Scheduler } from './scheduler/scheduler.ts'
 import type { AgentSession } from './hub/session.ts'
 import { ScreenshotAssembler } from './screenshots/assembler.ts'
@@ -27,6 +28,8 @@ export class ChecksIngest {
     private readonly assembler: ScreenshotAssembler,
     private readonly scheduler: Pick<Scheduler, 'isCurrent'>,
     private readonly log: Logger,
+    /** Without it, playlist summaries are dropped. */
+    private readonly playlistWriter?: BatchWriter,
   ) {}
 
   av(session: AgentSession, message: Av): void {
@@ -37,6 +40,18 @@ export class ChecksIngest {
     }
     if (!this.avWriter.add([avCheckRecord(session.agentId, message)])) {
       session.log.error({ stream_id: streamId }, 'av row not buffered: av_checks writer is full')
+    }
+  }
+
+  playlist(session: AgentSession, message: Playlist): void {
+    const { stream_id: streamId, epoch } = message
+    if (this.playlistWriter === undefined) return
+    if (!this.scheduler.isCurrent(streamId, session.agentId, epoch)) {
+      session.log.info({ stream_id: streamId, epoch }, 'dropping playlist summary of an assignment that is no longer current')
+      return
+    }
+    if (!this.playlistWriter.add([playlistCheckRecord(session.agentId, message)])) {
+      session.log.error({ stream_id: streamId }, 'playlist row not buffered: playlist_checks writer is full')
     }
   }
 
@@ -83,6 +98,7 @@ export function createChecksIngest(
   avWriter: BatchWriter,
   scheduler: Pick<Scheduler, 'isCurrent'>,
   log: Logger,
+  playlistWriter?: BatchWriter,
 ): ChecksIngest {
   const maxAgeMs = config.screenshotMaxAgeS * 1000
   const store = new ScreenshotStore({
@@ -92,5 +108,5 @@ export function createChecksIngest(
     logger: log,
   })
   store.startSweeping(Math.min(maxAgeMs, MAX_SWEEP_INTERVAL_MS))
-  return new ChecksIngest(avWriter, store, new ScreenshotAssembler(), scheduler, log)
+  return new ChecksIngest(avWriter, store, new ScreenshotAssembler(), scheduler, log, playlistWriter)
 }

@@ -34,6 +34,10 @@ export const ProbeSettings = Type.Object({
   av_sample_s: Type.Optional(Type.Number({ minimum: 1, maximum: 120 })),
   /** Seconds between screenshots; 0 turns them off. */
   screenshot_interval_s: Type.Optional(Type.Number({ minimum: 0, maximum: 86400 })),
+  /** Web player page that the agent loads in headless Chromium; no page check without it. */
+  page_url: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, pattern: '^https?://' })),
+  /** Seconds between page checks; 0 turns them off. */
+  page_interval_s: Type.Optional(Type.Number({ minimum: 0, maximum: 86400 })),
 })
 
 export const RunningStream = Type.Object({
@@ -150,6 +154,38 @@ export const Av = Type.Object({
   error: Type.Optional(Type.String({ maxLength: 2048 })),
 })
 
+const Count = Type.Integer({ minimum: 0 })
+
+/** Summary of one playlist analysis pass of an HLS or DASH stream. */
+export const Playlist = Type.Object({
+  type: Type.Literal('playlist'),
+  stream_id: Id,
+  epoch: Type.Integer({ minimum: 0 }),
+  /** Pass start, milliseconds since the Unix epoch. */
+  ts_ms: Type.Integer({ minimum: 0 }),
+  /** The manifest at the stream URL loaded and parsed. */
+  ok: Type.Boolean(),
+  /** Variants or representations checked, and those whose playlist and a segment loaded. */
+  variants_total: Count,
+  variants_ok: Count,
+  /** Some checked media playlist has had no new segment for 2 target durations. */
+  stale: Type.Boolean(),
+  /** Highest media sequence of the checked playlists; null when none loaded. */
+  media_sequence: Type.Union([Type.Integer(), Type.Null()]),
+  /** HTTP requests of the pass and those that failed. */
+  requests: Count,
+  errors: Count,
+  error_share: Type.Number({ minimum: 0, maximum: 1 }),
+  /** Highest segment download time / segment duration; 0 without a downloaded segment. */
+  max_download_ratio: Type.Number({ minimum: 0 }),
+  /** Discontinuities found since the previous pass. */
+  discontinuities: Count,
+  /** Media sequence resets or rewinds found in this pass. */
+  resets: Count,
+  /** Reason the pass failed. */
+  error: Type.Optional(Type.String({ maxLength: 2048 })),
+})
+
 /** Characters of base64 in one screenshot frame, so a frame stays far below MAX_FRAME_BYTES. */
 export const SCREENSHOT_CHUNK_CHARS = 256 * 1024
 /** Largest screenshot, in bytes of JPEG, that either side handles. */
@@ -171,6 +207,38 @@ export const Screenshot = Type.Object({
   count: Type.Integer({ minimum: 1, maximum: 32 }),
   /** Base64 of this part's bytes. */
   data: Type.String({ minLength: 1, maxLength: SCREENSHOT_CHUNK_CHARS }),
+  /** Capture source: a stream frame from ffmpeg (the default) or the player page from Chromium. */
+  source: Type.Optional(Type.Union([Type.Literal('stream'), Type.Literal('page')])),
+})
+
+/** One problem a page check saw on the player page. */
+export const PageError = Type.Object({
+  kind: Type.Union([
+    Type.Literal('console'),
+    Type.Literal('request'),
+    Type.Literal('exception'),
+    Type.Literal('load'),
+    Type.Literal('no_video'),
+  ]),
+  text: Type.String({ maxLength: 2048 }),
+})
+
+/** Result of one player page check: the page loaded in headless Chromium. */
+export const Page = Type.Object({
+  type: Type.Literal('page'),
+  stream_id: Id,
+  epoch: Type.Integer({ minimum: 0 }),
+  /** Check end time, milliseconds since the Unix epoch. */
+  ts_ms: Type.Integer({ minimum: 0 }),
+  /** The page loaded and its video played; errors may still be listed. */
+  ok: Type.Boolean(),
+  /** A <video> element's currentTime advanced. */
+  playing: Type.Boolean(),
+  errors: Type.Array(PageError, { maxItems: 100 }),
+  /** Milliseconds until the load event; null when the page did not load. */
+  load_ms: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  /** Milliseconds from the load event until the video played; null when it did not. */
+  time_to_play_ms: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
 })
 
 export const Heartbeat = Type.Object({
@@ -214,14 +282,17 @@ export type Status = Type.Static<typeof Status>
 export type AvPeriod = Type.Static<typeof AvPeriod>
 export type Loudness = Type.Static<typeof Loudness>
 export type Av = Type.Static<typeof Av>
+export type Playlist = Type.Static<typeof Playlist>
 export type Screenshot = Type.Static<typeof Screenshot>
+export type PageError = Type.Static<typeof PageError>
+export type Page = Type.Static<typeof Page>
 export type Heartbeat = Type.Static<typeof Heartbeat>
 export type Ack = Type.Static<typeof Ack>
 export type ErrorCode = Type.Static<typeof ErrorCode>
 export type ErrorFrame = Type.Static<typeof ErrorFrame>
 
 /** Messages an agent sends to the controller. */
-export type AgentMessage = Hello | Metrics | Status | Av | Screenshot | Heartbeat | ErrorFrame
+export type AgentMessage = Hello | Metrics | Status | Av | Playlist | Screenshot | Page | Heartbeat | ErrorFrame
 /** Messages the controller sends to an agent. */
 export type ControllerMessage = Welcome | Perform | Revoke | Ack | Heartbeat | ErrorFrame
 
@@ -230,7 +301,9 @@ export const agentMessageSchemas = {
   metrics: Metrics,
   status: Status,
   av: Av,
+  playlist: Playlist,
   screenshot: Screenshot,
+  page: Page,
   heartbeat: Heartbeat,
   error: ErrorFrame,
 } as const

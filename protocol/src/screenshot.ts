@@ -8,6 +8,8 @@ export interface ScreenshotMeta {
   stream_id: string
   epoch: number
   ts_ms: number
+  /** Left out for a stream frame; 'page' for a player page screenshot. */
+  source?: 'stream' | 'page'
 }
 
 /**
@@ -42,6 +44,7 @@ export function screenshotFrames(
       index,
       count,
       data: slice.toString('base64'),
+      ...(meta.source === undefined ? {} : { source: meta.source }),
     })
   }
   return frames

@@ -174,8 +174,12 @@ test('audio only: grab fails, rest works', async () => {
   assert.not.ok(row.video)
   assert.ok(row.audio)
   assert.ok(row.integrated_lufs !== null && Math.abs(row.integrated_lufs - TONE_LUFS) <= 1, `integrated ${row.integrated_lufs} LUFS`)
-  const { body } = await api('GET', '/api/state/streams/v1/radio')
-  assert.is(body.status, 'up')
+  // The probe runs on its own schedule, so its first status may come after the av row.
+  const state = await waitFor('radio to be up', async () => {
+    const { body } = await api('GET', '/api/state/streams/v1/radio')
+    return body.status === 'up' ? body : undefined
+  }, 30_000, 500)
+  assert.is(state.status_reason, 'ok')
   assert.is((await screenshot('radio')).status, 404)
 })
 

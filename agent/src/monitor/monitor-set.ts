@@ -2,8 +2,16 @@
 import type { Logger } from 'pino'
 import type { MetricsRow, Perform } from '@monit/protocol'
 import { killAll } from '../media/runner.ts'
+import type { PlaylistReport } from '../analysis/playlist/report.ts'
+import { PlaylistCheck, playlistCheckApplies, type PlaylistCheckOptions } from './playlist-check.ts'
 import type { ProbeFn } from './probe.ts'
-import { StreamMonitor, type StatusUpdate, type StreamAssignment, type StreamMonitorStats } from './stream-monitor.ts'
+import {
+  StreamMonitor,
+  type CheckResults,
+  type StatusUpdate,
+  type StreamAssignment,
+  type StreamMonitorStats,
+} from './stream-monitor.ts'
 import {
   StreamChecks,
   type AvCheckFn,
@@ -11,6 +19,8 @@ import {
   type CheckDefaults,
   type GrabbedScreenshot,
   type GrabFn,
+  type PageCheckFn,
+  type PageResult,
 } from './stream-checks.ts'
 
 export interface MonitorSetOptions {
@@ -33,6 +43,17 @@ export interface MonitorSetOptions {
   /** Replaces the ffmpeg runs of the checks (tests). */
   avCheck?: AvCheckFn
   grab?: GrabFn
+  /** Player page checks of streams with a page_url; they run only when both are given. */
+  pageCheck?: PageCheckFn
+  onPage?: (result: PageResult) => void
+  /** Runs playlist analysis beside the probe of http(s) streams (default false). */
+  playlistChecks?: boolean
+  /** Each playlist analysis report, with the epoch of its assignment. */
+  onPlaylist?: (report: PlaylistReport, epoch: number) => void
+  /** Analyser settings of the playlist checks (tests shorten limits). */
+  playlistAnalyse?: PlaylistCheckOptions['analyse']
+  /** Bit/s below which a stream is degraded as `low bitrate`; default off. */
+  minBitrate?: number
 }
 
 export type PerformOutcome = 'started' | 'restarted' | 'unchanged'
@@ -59,7 +80,9 @@ function sameAssignment(monitor: StreamMonitor, next: StreamAssignment): boolean
     a.timeout_s === b.timeout_s &&
     a.av_interval_s === b.av_interval_s &&
     a.av_sample_s === b.av_sample_s &&
-    a.screenshot_interval_s === b.screenshot_interval_s
+    a.screenshot_interval_s === b.screenshot_interval_s &&
+    a.page_url === b.page_url &&
+    a.page_interval_s === b.page_interval_s
   )
 }
 
@@ -67,6 +90,10 @@ export class MonitorSet {
   private readonly monitors = new Map<string, StreamMonitor>()
   /** The av and screenshot checks of each monitored stream, when enabled. */
   private readonly checks = new Map<string, StreamChecks>()
+  /** The playlist check of each monitored http(s) stream, when enabled. */
+  private readonly playlistChecks = new Map<string, PlaylistCheck>()
+  /** Latest av result of each stream, which its status takes into account. */
+  private readonly latestAv = new Map<string, AvResult>()
   /** Stops in progress (replaced or revoked monitors). */
   private readonly stopping = new Set<Promise<void>>()
   /** Counters of the monitors already stopped, so that probeTotals never decreases. */
@@ -101,22 +128,30 @@ export class MonitorSet {
       retryDelayMs: this.options.retryDelayMs,
       random: this.options.random,
       staleAfterMs: this.options.staleAfterMs,
+      minBitrate: this.options.minBitrate,
+      checkResults: () => this.checkResults(assignment.stream_id),
     })
     this.monitors.set(assignment.stream_id, monitor)
     const previousChecks = this.checks.get(assignment.stream_id)
+    const previousPlaylist = this.playlistChecks.get(assignment.stream_id)
+    this.latestAv.delete(assignment.stream_id)
     const checks = this.createChecks(assignment)
+    const playlist = this.createPlaylistCheck(assignment)
     const log = { stream_id: assignment.stream_id, epoch: assignment.epoch }
     if (!previous) {
       this.options.logger.info(log, 'stream assigned')
       monitor.start()
       checks?.start()
+      playlist?.start()
       return 'started'
     }
     this.options.logger.info({ ...log, previous_epoch: previous.epoch }, 'stream reassigned; restarting its monitor')
-    Promise.all([this.retire(previous), this.stopChecks(previousChecks)]).then(() => {
+    const stops = [this.retire(previous), this.stopChecks(previousChecks), this.stopChecks(previousPlaylist)]
+    Promise.all(stops).then(() => {
       if (this.closed || this.monitors.get(assignment.stream_id) !== monitor) return
       monitor.start()
       checks?.start()
+      playlist?.start()
     })
     return 'restarted'
   }
@@ -135,9 +170,12 @@ export class MonitorSet {
     }
     this.monitors.delete(streamId)
     const checks = this.checks.get(streamId)
+    const playlist = this.playlistChecks.get(streamId)
     this.checks.delete(streamId)
+    this.playlistChecks.delete(streamId)
+    this.latestAv.delete(streamId)
     this.options.logger.info({ stream_id: streamId, epoch: monitor.epoch }, 'stream revoked')
-    await Promise.all([this.retire(monitor), this.stopChecks(checks)])
+    await Promise.all([this.retire(monitor), this.stopChecks(checks), this.stopChecks(playlist)])
     return true
   }
 
@@ -145,9 +183,11 @@ export class MonitorSet {
   async stopAll(): Promise<void> {
     this.closed = true
     const monitors = [...this.monitors.values()]
-    const checks = [...this.checks.values()]
+    const checks = [...this.checks.values(), ...this.playlistChecks.values()]
     this.monitors.clear()
     this.checks.clear()
+    this.playlistChecks.clear()
+    this.latestAv.clear()
     await Promise.all([...monitors.map((m) => this.retire(m)), ...checks.map((c) => this.stopChecks(c)), ...this.stopping])
     await killAll()
   }
@@ -183,18 +223,46 @@ export class MonitorSet {
       assignment,
       defaults: this.options.checkDefaults,
       logger: this.options.logger,
-      onAv: (result) => onAv?.(result),
+      onAv: (result) => {
+        this.latestAv.set(assignment.stream_id, result)
+        onAv?.(result)
+      },
       onScreenshot: (shot) => onScreenshot?.(shot),
       avCheck: this.options.avCheck,
       grab: this.options.grab,
+      pageCheck: this.options.pageCheck,
+      onPage: this.options.onPage,
       random: this.options.random,
     })
     this.checks.set(assignment.stream_id, checks)
     return checks
   }
 
+  /** Creates the playlist check of an http(s) assignment; returns undefined when it does not apply. */
+  private createPlaylistCheck(assignment: StreamAssignment): PlaylistCheck | undefined {
+    this.playlistChecks.delete(assignment.stream_id)
+    if (this.options.playlistChecks !== true || !playlistCheckApplies(assignment.url)) return undefined
+
+    const check = new PlaylistCheck({
+      assignment,
+      logger: this.options.logger,
+      onReport: (report) => this.options.onPlaylist?.(report, assignment.epoch),
+      analyse: this.options.playlistAnalyse,
+      random: this.options.random,
+    })
+    this.playlistChecks.set(assignment.stream_id, check)
+    return check
+  }
+
+  private checkResults(streamId: string): CheckResults {
+    return {
+      playlist: this.playlistChecks.get(streamId)?.latest,
+      av: this.latestAv.get(streamId),
+    }
+  }
+
   /** Stops checks that have left the map; stopAll waits for it. */
-  private stopChecks(checks: StreamChecks | undefined): Promise<void> {
+  private stopChecks(checks: StreamChecks | PlaylistCheck | undefined): Promise<void> {
     if (checks === undefined) return Promise.resolve()
     const stop = checks.stop()
     this.stopping.add(stop)

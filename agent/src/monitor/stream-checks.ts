@@ -1,8 +1,10 @@
 // The checks that run beside a stream's probe, each on its own cadence: the
-// picture and sound check (`av` messages) and the screenshot. A failed
-// check affects only itself, so the probe and the other check go on.
+// picture and sound check (`av` messages), the screenshot and, for a stream
+// with a player page, the page check (`page` messages). A failed check
+// affects only itself, so the probe and the other checks go on.
 import type { Logger } from 'pino'
-import type { Av } from '@monit/protocol'
+import type { Av, Page } from '@monit/protocol'
+import type { PageCheckResult, PageCheckSettings } from '../browser/page-check.ts'
 import { runAvCheck, type AvCheckResult, type AvCheckSettings } from '../media/av-check.ts'
 import { grabScreenshot, type ScreenshotResult, type ScreenshotSettings } from '../media/screenshot.ts'
 import { PeriodicCheck } from './periodic-check.ts'
@@ -18,6 +20,10 @@ export interface CheckDefaults {
   screenshotIntervalS: number
   /** Largest screenshot width, pixels. */
   screenshotWidth: number
+  /** Seconds between player page checks; 0 turns them off. */
+  pageIntervalS: number
+  /** Seconds a player page has, from the start of its load, to play a video. */
+  pagePlayTimeoutS: number
 }
 
 // NOTE: the checks of different streams are not limited in number. With the
@@ -27,10 +33,20 @@ export const DEFAULT_CHECKS: Readonly<CheckDefaults> = {
   avSampleS: 10,
   screenshotIntervalS: 60,
   screenshotWidth: 640,
+  pageIntervalS: 60,
+  pagePlayTimeoutS: 20,
 }
 
 export type AvCheckFn = (url: string, settings: AvCheckSettings, options: { signal?: AbortSignal }) => Promise<AvCheckResult>
 export type GrabFn = (url: string, settings: ScreenshotSettings, options: { signal?: AbortSignal }) => Promise<ScreenshotResult>
+export type PageCheckFn = (
+  url: string,
+  settings: PageCheckSettings,
+  options: { signal?: AbortSignal },
+) => Promise<PageCheckResult>
+
+/** A page message without its type. */
+export type PageResult = Omit<Page, 'type'>
 
 /** An av message without its type. */
 export type AvResult = Omit<Av, 'type'>
@@ -41,6 +57,8 @@ export interface GrabbedScreenshot {
   epoch: number
   ts_ms: number
   jpeg: Buffer
+  /** Left out for a stream frame; 'page' for a player page screenshot. */
+  source?: 'page'
 }
 
 export interface StreamChecksOptions {
@@ -53,6 +71,9 @@ export interface StreamChecksOptions {
   avCheck?: AvCheckFn
   /** Replaces grabScreenshot (tests). */
   grab?: GrabFn
+  /** Loads the player page; without it, or without onPage, no page check runs. */
+  pageCheck?: PageCheckFn
+  onPage?: (result: PageResult) => void
   random?: () => number
 }
 
@@ -64,6 +85,8 @@ export function checkSettings(assignment: StreamAssignment, defaults: Partial<Ch
     avSampleS: assignment.probe.av_sample_s ?? base.avSampleS,
     screenshotIntervalS: assignment.probe.screenshot_interval_s ?? base.screenshotIntervalS,
     screenshotWidth: base.screenshotWidth,
+    pageIntervalS: assignment.probe.page_interval_s ?? base.pageIntervalS,
+    pagePlayTimeoutS: base.pagePlayTimeoutS,
   }
 }
 
@@ -85,6 +108,7 @@ export class StreamChecks {
     const { avIntervalS, screenshotIntervalS } = this.settings
     if (avIntervalS > 0) this.add('av', avIntervalS, (signal) => this.runAv(signal))
     if (screenshotIntervalS > 0) this.add('screenshot', screenshotIntervalS, (signal) => this.runScreenshot(signal))
+    if (this.pageCheckApplies()) this.add('page', this.settings.pageIntervalS, (signal) => this.runPage(signal))
   }
 
   /** Names of the checks that run, such as ["av", "screenshot"]. */
@@ -132,6 +156,28 @@ export class StreamChecks {
     if (!result.ok) return
     const shot = { stream_id: this.assignment.stream_id, epoch: this.assignment.epoch, ts_ms: Date.now(), jpeg: result.jpeg }
     this.emit(() => this.options.onScreenshot(shot))
+  }
+
+  private pageCheckApplies(): boolean {
+    const { pageCheck, onPage } = this.options
+    const hasPage = this.assignment.probe.page_url !== undefined
+    return hasPage && this.settings.pageIntervalS > 0 && pageCheck !== undefined && onPage !== undefined
+  }
+
+  private async runPage(signal: AbortSignal): Promise<void> {
+    const url = this.assignment.probe.page_url
+    const check = this.options.pageCheck
+    if (url === undefined || check === undefined) return
+    const result = await check(url, { play_timeout_s: this.settings.pagePlayTimeoutS }, { signal })
+    if (this.stopped) return
+    const failure = result.ok ? undefined : (result.errors[0]?.text ?? 'page check failed')
+    this.noteOutcome('page', failure)
+    const ts = Date.now()
+    const base = { stream_id: this.assignment.stream_id, epoch: this.assignment.epoch, ts_ms: ts }
+    const { jpeg, ...fields } = result
+    this.emit(() => this.options.onPage?.({ ...base, ...fields }))
+    if (jpeg === undefined) return
+    this.emit(() => this.options.onScreenshot({ ...base, jpeg, source: 'page' }))
   }
 
   /** Logs a failure when its reason changes, and the recovery after one. */

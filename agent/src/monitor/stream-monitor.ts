@@ -2,7 +2,18 @@
 // status changes.
 import type { Logger } from 'pino'
 import type { MetricsRow, ProbeSettings, Status, StreamStatusValue } from '@monit/protocol'
+import type { PlaylistReport } from '../analysis/playlist/report.ts'
 import { probeStream, type ProbeFn, type ProbeResult } from './probe.ts'
+import type { AvResult } from './stream-checks.ts'
+import {
+  applySample,
+  INITIAL_HYSTERESIS,
+  nextProbeDelayMs,
+  outcomeSamples,
+  sampleVerdict,
+  type HysteresisState,
+  type ProbeOutcome,
+} from './verdict.ts'
 
 /** What the controller assigned: the fields of a Perform message. */
 export interface StreamAssignment {
@@ -14,6 +25,12 @@ export interface StreamAssignment {
 
 /** A status change, ready to be wrapped as a Status message. */
 export type StatusUpdate = Omit<Status, 'type'>
+
+/** Latest results of the checks beside the probe, read at each probe run. */
+export interface CheckResults {
+  playlist?: PlaylistReport
+  av?: AvResult
+}
 
 export interface StreamMonitorOptions {
   assignment: StreamAssignment
@@ -32,6 +49,10 @@ export interface StreamMonitorOptions {
    * perfectly good segments. Default 30 s; 0 turns the check off.
    */
   staleAfterMs?: number
+  /** Latest playlist and av results, combined with each probe into the status. */
+  checkResults?: () => CheckResults
+  /** Bit/s below which a stream is degraded as `low bitrate`; default off. */
+  minBitrate?: number
 }
 
 export interface StreamMonitorStats {
@@ -67,6 +88,8 @@ export class StreamMonitor {
   private readonly random: () => number
   private readonly intervalMs: number
   private readonly staleAfterMs: number
+  private readonly checkResults: () => CheckResults
+  private readonly minBitrate: number | undefined
 
   private started = false
   private stopped = false
@@ -76,6 +99,7 @@ export class StreamMonitor {
   private abort: AbortController | undefined
   private status: StreamStatusValue | undefined
   private reason: string | undefined
+  private hysteresis: HysteresisState = INITIAL_HYSTERESIS
   private readonly counters = { runs: 0, failures: 0, retries: 0, late: 0, skipped: 0 }
   private lastWindowStart: number | undefined
   private windowMovedAt = 0
@@ -95,6 +119,8 @@ export class StreamMonitor {
     this.retryDelayMs = options.retryDelayMs ?? Math.min(2000, this.intervalMs / 4)
     this.random = options.random ?? Math.random
     this.staleAfterMs = /^https?:/i.test(assignment.url) ? (options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS) : 0
+    this.checkResults = options.checkResults ?? (() => ({}))
+    this.minBitrate = options.minBitrate
   }
 
   /** Starts probing: the first run at a random offset inside the interval. */
@@ -141,8 +167,9 @@ export class StreamMonitor {
         if (this.stopped) return
         // Runs never overlap: the next one is armed only now. A run that
         // overran its slot makes the next one start at once, counted late,
-        // and the cadence continues from there.
-        this.nextDue += this.intervalMs
+        // and the cadence continues from there. A stream that is not up is
+        // probed faster until it recovers.
+        this.nextDue += nextProbeDelayMs(this.intervalMs, this.hysteresis)
         const now = Date.now()
         if (this.nextDue < now) {
           const missed = Math.floor((now - this.nextDue) / this.intervalMs) + 1
@@ -173,7 +200,9 @@ export class StreamMonitor {
     const ts = Date.now()
     if (result.ok && this.isStale(result.windowStart, ts)) {
       this.counters.failures++
-      this.setStatus('down', `stale: no new media for ${Math.round(this.staleAfterMs / 1000)} s`, ts)
+      const reason = `stale: no new media for ${Math.round(this.staleAfterMs / 1000)} s`
+      // The stale rule already spans staleAfterMs, so it needs no second sample.
+      this.judge({ ok: false, reason, samples: 2 }, ts)
       return
     }
     if (result.ok) {
@@ -193,11 +222,22 @@ export class StreamMonitor {
         codecs: m.codecs,
         probe_duration_ms: m.probe_duration_ms,
       })
-      this.setStatus('up', 'ok', ts)
+      this.judge({ ok: true, bitrate: m.bitrate }, ts)
     } else {
       this.counters.failures++
-      this.setStatus('down', result.reason, ts)
+      // A failed retry is the second bad sample; a failure that cannot be
+      // retried is conclusive on its own.
+      this.judge({ ok: false, reason: result.reason, samples: 2 }, ts)
     }
+  }
+
+  /** Combines the probe outcome with the latest check results and reports a status change. */
+  private judge(probe: ProbeOutcome, ts: number): void {
+    const rules = { minBitrate: this.minBitrate }
+    const verdict = sampleVerdict({ probe, ...this.checkResults() }, rules)
+    this.hysteresis = applySample(this.hysteresis, verdict, outcomeSamples(probe), rules)
+    const current = this.hysteresis.current
+    if (current) this.setStatus(current.status, current.reason, ts)
   }
 
   /** Whether the window start has stayed the same for staleAfterMs (http(s) only). */

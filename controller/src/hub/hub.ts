@@ -14,6 +14,7 @@ import {
   type Hello,
   type Av,
   type Metrics,
+  type Playlist,
   type Screenshot,
   type Status,
 } from '@monit/protocol'
@@ -30,6 +31,8 @@ export interface HubHandlers {
   heartbeat(session: AgentSession): void
   /** Stores a picture and sound check result; without this handler the hub ignores the results. */
   av?(session: AgentSession, message: Av): void | Promise<void>
+  /** Stores a playlist analysis summary; without this handler the hub ignores the summaries. */
+  playlist?(session: AgentSession, message: Playlist): void | Promise<void>
   /** Takes one screenshot frame; without this handler the hub ignores the frames. */
   screenshot?(session: AgentSession, message: Screenshot): Promise<void>
 }
@@ -223,8 +226,21 @@ export class AgentHub {
         await this.options.handlers.av?.(session, message)
         return
 
+      case 'playlist':
+        await this.options.handlers.playlist?.(session, message)
+        return
+
       case 'screenshot':
         await this.options.handlers.screenshot?.(session, message)
+        return
+
+      case 'page':
+        // TODO: store page check results in ClickHouse; they are only logged for now.
+        // Page screenshots (source 'page') still go to the stream's screenshot store.
+        session.log.info(
+          { stream_id: message.stream_id, epoch: message.epoch, ok: message.ok, playing: message.playing, errors: message.errors },
+          'page check result',
+        )
         return
 
       case 'heartbeat':

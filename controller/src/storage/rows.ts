@@ -1,7 +1,7 @@
 // Typed rows for the four tables, the mapping from protocol messages, and the
 // normalisation every driver applies before sending rows (column check,
 // insert_ts in the one text format both ClickHouse versions parse).
-import type { Av, AvPeriod, MetricsRow, Status, StreamStatusValue } from '@monit/protocol'
+import type { Av, AvPeriod, MetricsRow, Playlist, Status, StreamStatusValue } from '@monit/protocol'
 import { StorageError } from './errors.ts'
 import { COLUMN_NAMES } from './schema.ts'
 import type { StorageDriver, StorageFeatures, StorageRow, TableName } from './types.ts'
@@ -86,12 +86,32 @@ export type AvCheckRecord = {
   insert_ts: InsertTs
 }
 
+export type PlaylistCheckRecord = {
+  stream_id: string
+  agent_id: string
+  epoch: number
+  ok: number
+  variants_ok: number
+  variants_total: number
+  stale: number
+  media_sequence: number | null
+  requests: number
+  errors: number
+  error_share: number
+  max_download_ratio: number
+  discontinuities: number
+  resets: number
+  error: string
+  insert_ts: InsertTs
+}
+
 export type TableRecords = {
   metrics: MetricsRecord
   statuses: StatusRecord
   heatmap: HeatmapRecord
   events: EventRecord
   av_checks: AvCheckRecord
+  playlist_checks: PlaylistCheckRecord
 }
 
 /** Rows of an agent's metrics message. insert_ts is the probe's end time (ts_ms), so a resent batch carries the same rows. */
@@ -153,6 +173,28 @@ export function avCheckRecord(agentId: string, av: Av): AvCheckRecord {
     lra: av.loudness?.lra_lu ?? null,
     error: av.error ?? '',
     insert_ts: av.ts_ms,
+  }
+}
+
+/** Builds the playlist_checks row of a playlist message, with insert_ts at the pass's start. */
+export function playlistCheckRecord(agentId: string, message: Playlist): PlaylistCheckRecord {
+  return {
+    stream_id: message.stream_id,
+    agent_id: agentId,
+    epoch: message.epoch,
+    ok: message.ok ? 1 : 0,
+    variants_ok: message.variants_ok,
+    variants_total: message.variants_total,
+    stale: message.stale ? 1 : 0,
+    media_sequence: message.media_sequence,
+    requests: message.requests,
+    errors: message.errors,
+    error_share: message.error_share,
+    max_download_ratio: message.max_download_ratio,
+    discontinuities: message.discontinuities,
+    resets: message.resets,
+    error: message.error ?? '',
+    insert_ts: message.ts_ms,
   }
 }
 

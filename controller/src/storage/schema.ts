@@ -95,6 +95,31 @@ export const SCHEMA: Readonly<Record<TableName, readonly ColumnSpec[]>> = {
     { name: 'error', type: 'String' },
     ...INSERT_COLUMNS,
   ],
+  playlist_checks: [
+    { name: 'stream_id', type: 'String' },
+    { name: 'agent_id', type: 'String' },
+    { name: 'epoch', type: 'UInt64' },
+    /** 1 when the manifest at the stream URL loaded and parsed */
+    { name: 'ok', type: 'UInt8' },
+    /** variants or representations checked, and those that loaded with a segment */
+    { name: 'variants_ok', type: 'UInt32' },
+    { name: 'variants_total', type: 'UInt32' },
+    /** 1 when a checked media playlist had no new segment for 2 target durations */
+    { name: 'stale', type: 'UInt8' },
+    /** highest media sequence of the checked playlists; NULL when none loaded */
+    { name: 'media_sequence', type: 'Nullable(Int64)' },
+    { name: 'requests', type: 'UInt32' },
+    { name: 'errors', type: 'UInt32' },
+    { name: 'error_share', type: 'Float32' },
+    /** segment download time / segment duration, highest of the pass */
+    { name: 'max_download_ratio', type: 'Float32' },
+    { name: 'discontinuities', type: 'UInt32' },
+    /** media sequence resets or rewinds found in the pass */
+    { name: 'resets', type: 'UInt32' },
+    /** why the pass failed; empty when it worked */
+    { name: 'error', type: 'String' },
+    ...INSERT_COLUMNS,
+  ],
 }
 
 /** Column names per table, for validating rows before they are sent. */

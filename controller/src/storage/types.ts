@@ -4,7 +4,7 @@
 // openStorage(), which picks one.
 import type { Logger } from 'pino'
 
-export const TABLES = ['metrics', 'statuses', 'heatmap', 'events', 'av_checks'] as const
+export const TABLES = ['metrics', 'statuses', 'heatmap', 'events', 'av_checks', 'playlist_checks'] as const
 export type TableName = (typeof TABLES)[number]
 
 export type StorageDriver = 'embedded' | 'server'

@@ -145,7 +145,7 @@ test('a batch the database refuses is dropped and reported; the rows behind it g
   assert.is(writer.rowsFailed, 2)
   assert.is(writer.batchesFailed, 1)
   assert.is(writer.retries, 0)
-  const logged = lines.find((line) => line.msg === 'batch refused by the database; dropped')
+  const logged = lines.find((line) => line.msg === 'batch rejected by the database; dropped')
   assert.ok(logged)
   assert.is(logged.table, 'events')
   assert.is(logged.rows, 2)

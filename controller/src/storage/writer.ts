@@ -29,7 +29,7 @@ export interface WriterOptions {
   maxBufferedRows?: number
   /** First retry delay; it doubles per attempt up to retryMaxMs, and a random 0-50 % is taken off. Default 100 ms. */
   retryInitialMs?: number
-  /** Longest retry delay. Default 30000 ms. */
+  /** Maximum retry delay. Default 30000 ms. */
   retryMaxMs?: number
   /**
    * close() gives up retrying after this long. Without a spill it reports
@@ -239,7 +239,7 @@ export class BatchWriter {
    * the spill. Throws WriterClosedError after close().
    */
   add(rows: readonly StorageRow[]): boolean {
-    if (this.#closed) throw new WriterClosedError(this.table, 'closed; rows refused')
+    if (this.#closed) throw new WriterClosedError(this.table, 'closed; rows rejected')
     if (rows.length === 0) return true
     if (!this.#admit(rows.length)) return false
     const now = Date.now()
@@ -266,7 +266,7 @@ export class BatchWriter {
    * that batch's promise.
    */
   write(rows: readonly StorageRow[], token: string): Promise<void> {
-    if (this.#closed) return Promise.reject(new WriterClosedError(this.table, 'closed; rows refused'))
+    if (this.#closed) return Promise.reject(new WriterClosedError(this.table, 'closed; rows rejected'))
     if (typeof token !== 'string' || token === '') return Promise.reject(new TypeError('write() needs a non-empty token'))
     const pending = this.#pendingWrites.get(token)
     if (pending?.result) return pending.result
@@ -497,7 +497,7 @@ export class BatchWriter {
         if (error instanceof StorageError && !error.retryable) {
           this.rowsFailed += count
           this.batchesFailed += 1
-          this.#logger.error({ rows: count, token: batch.token, err: error }, 'batch refused by the database; dropped')
+          this.#logger.error({ rows: count, token: batch.token, err: error }, 'batch rejected by the database; dropped')
           return { kind: 'refused', error }
         }
         if (this.#aborted) return this.#stopOnClose(batch)

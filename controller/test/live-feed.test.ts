@@ -118,11 +118,12 @@ async function connectAgent(agentId: string) {
   return { socket, epochOf, sendStatus, close }
 }
 
-async function createStream(id: string): Promise<void> {
+/** Creates a stream pinned to one agent, so that an agent of an earlier test, still in its grace period, cannot take it. */
+async function createStream(id: string, agentId: string): Promise<void> {
   const response = await server.inject({
     method: 'POST',
     url: `/api/state/streams/v1/${id}/create`,
-    payload: { url: `http://127.0.0.1:9/${id}/index.m3u8` },
+    payload: { url: `http://127.0.0.1:9/${id}/index.m3u8`, pinned_agent_id: agentId },
   })
   assert.is(response.statusCode, 201, response.body)
 }
@@ -211,7 +212,7 @@ test('live feed sends stream statuses', async () => {
   const client = await openLive({ token: await server.tokenFor(Role.viewer) })
   await client.next('hello', isType('hello'))
   const agent = await connectAgent('live-agent-2')
-  await createStream('live-status-1')
+  await createStream('live-status-1', 'live-agent-2')
   const epoch = await agent.epochOf('live-status-1')
 
   const tsMs = Date.now()
@@ -234,7 +235,7 @@ test('live feed drops statuses of a stale epoch', async () => {
   const client = await openLive({ token: await server.tokenFor(Role.viewer) })
   await client.next('hello', isType('hello'))
   const agent = await connectAgent('live-agent-3')
-  await createStream('live-stale-1')
+  await createStream('live-stale-1', 'live-agent-3')
   const epoch = await agent.epochOf('live-stale-1')
 
   agent.sendStatus('live-stale-1', epoch + 5, 'up', 'stale', Date.now())
@@ -273,8 +274,8 @@ test('live feed filters by subscription', async () => {
   assert.equal(subscribed.type === 'subscribed' && subscribed.stream_ids, ['live-filter-b'])
 
   const agent = await connectAgent('live-agent-4')
-  await createStream('live-filter-a')
-  await createStream('live-filter-b')
+  await createStream('live-filter-a', 'live-agent-4')
+  await createStream('live-filter-b', 'live-agent-4')
   const epochA = await agent.epochOf('live-filter-a')
   const epochB = await agent.epochOf('live-filter-b')
   // The hub handles one agent's messages in order, so a's status would arrive before b's.

@@ -45,7 +45,7 @@ interface Harness {
   lines: Array<Record<string, unknown>>
 }
 
-/** A monitor whose probe answers from a script (one entry per call, last repeats). */
+/** A monitor whose probe returns results from a script (one entry per call, last repeats). */
 function harness(script: Array<ProbeResult | (() => Promise<ProbeResult>)>, interval_s = 0.2, options: { random?: () => number } = {}): Harness {
   const rows: MetricsRow[] = []
   const statuses: StatusUpdate[] = []
@@ -90,8 +90,12 @@ test('first probe at a random offset inside the interval, then every interval', 
   h.monitor.start()
   await sleep(1100)
   await h.monitor.stop()
-  assert.ok(h.calls[0]! >= 190 && h.calls[0]! < 300, `first call at ${h.calls[0]} ms`)
-  assert.ok(h.calls[1]! - h.calls[0]! >= 380 && h.calls[1]! - h.calls[0]! < 500, `second after ${h.calls[1]! - h.calls[0]!} ms`)
+  const first = h.calls[0]!
+  const gap = h.calls[1]! - first
+  assert.ok(first >= 190, `first call at ${first} ms`)
+  assert.ok(first < 300, `first call at ${first} ms`)
+  assert.ok(gap >= 380, `second after ${gap} ms`)
+  assert.ok(gap < 500, `second after ${gap} ms`)
 })
 
 test('a failed probe is retried once quickly; a good retry keeps it up', async () => {
@@ -153,7 +157,8 @@ test('probes never overlap; a late probe is counted, not run twice', async () =>
   await sleep(900)
   await h.monitor.stop()
   assert.is(maxRunning, 1)
-  assert.ok(h.calls.length >= 3 && h.calls.length <= 4, `calls ${h.calls.length}`)
+  assert.ok(h.calls.length >= 3, `calls ${h.calls.length}`)
+  assert.ok(h.calls.length <= 4, `calls ${h.calls.length}`)
   const stats = h.monitor.stats
   assert.ok(stats.late >= 2, `late ${stats.late}`)
   assert.ok(stats.skipped >= 2, `skipped ${stats.skipped}`)
@@ -291,7 +296,8 @@ test('real RTMP stream: rows are emitted and stop() leaves no ffprobe', async ()
       assert.is(row.epoch, 3)
       assert.is(row.height, 720)
       assert.ok(Math.abs(row.fps - 25) <= 1)
-      assert.ok(row.bitrate > 1_500_000 && row.bitrate < 2_500_000)
+      assert.ok(row.bitrate > 1_500_000, `bitrate ${row.bitrate}`)
+      assert.ok(row.bitrate < 2_500_000, `bitrate ${row.bitrate}`)
     }
     assert.equal(statuses.map((s) => [s.status, s.reason]), [['up', 'ok']])
     // Stop while a probe is running.

@@ -22,7 +22,7 @@ export interface ConnectionOptions {
   hello: () => Hello
   onWelcome: (welcome: Welcome) => void
   onMessage: (message: ControllerMessage) => void
-  /** Called once when the controller says this agent cannot work with it. */
+  /** Called once when the controller rejects this agent for good. */
   onFatal: (reason: string) => void
   backoff?: Backoff
   /** Milliseconds between pings; a socket that misses two pongs is dropped and reconnected. */
@@ -105,7 +105,7 @@ export class ControllerConnection {
 
     socket.on('open', () => {
       keepAlive(socket, this.options.pingIntervalMs ?? 15_000, () => {
-        log.warn({ missed_pongs: MISSED_PONGS_LIMIT }, 'controller stopped answering pings; reconnecting')
+        log.warn({ missed_pongs: MISSED_PONGS_LIMIT }, 'controller stopped responding to pings; reconnecting')
       })
       log.info('connected to controller; sending hello')
       socket.send(encodeMessage(this.options.hello()))

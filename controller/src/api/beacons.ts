@@ -119,7 +119,7 @@ function registerHandlers(scope: FastifyInstance, context: ControllerContext, cl
     config: { access: Access.public, rateLimit: rateLimitOf(context.config.beaconRateLimit) },
     // Players call these routes constantly; only warnings and errors are logged.
     logLevel: 'warn' as const,
-    // Page security headers mean nothing to a beacon's JSON answer and cost time on every request.
+    // Page security headers mean nothing to a beacon's JSON response and cost time on every request.
     helmet: false as const,
   }
 

@@ -20,7 +20,7 @@ import {
 } from '@monit/protocol'
 import { AgentSession } from './session.ts'
 
-/** What the hub needs from the rest of the controller. */
+/** Callbacks the hub needs from the rest of the controller. */
 export interface HubHandlers {
   /** Stores an agent's accepted hello; called before the welcome is sent. */
   agentConnected(session: AgentSession): Promise<void>
@@ -96,7 +96,7 @@ export class AgentHub {
     let queue = Promise.resolve()
 
     keepAlive(socket, this.options.pingIntervalMs, () => {
-      log.warn({ missed_pongs: MISSED_PONGS_LIMIT }, 'agent stopped answering pings; dropping its connection')
+      log.warn({ missed_pongs: MISSED_PONGS_LIMIT }, 'agent stopped responding to pings; dropping its connection')
     })
 
     const helloTimer = setTimeout(() => {
@@ -273,7 +273,7 @@ export class AgentHub {
     return timer
   }
 
-  /** Acknowledges a batch once stored, or asks the agent to send it again later. */
+  /** Acknowledges a batch once stored, or tells the agent to resend it later. */
   private async storeMetrics(session: AgentSession, message: Metrics): Promise<void> {
     try {
       await this.options.handlers.metrics(session, message)

@@ -91,7 +91,7 @@ export class LiveFeed {
     const subscriber = new Subscriber(socket, this.#limits, log)
     this.#subscribers.add(subscriber)
     keepAlive(socket, this.#options.pingIntervalMs ?? 30_000, () => {
-      log.info('live subscriber stopped answering pings; dropping its connection')
+      log.info('live subscriber stopped responding to pings; dropping its connection')
     })
     socket.on('message', (data, isBinary) => this.#receive(subscriber, data, isBinary))
     socket.on('close', (code: number) => {

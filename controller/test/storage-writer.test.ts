@@ -63,7 +63,7 @@ test('starts an insert as soon as maxRows rows wait', async () => {
   const storage = new FakeStorage()
   const writer = new BatchWriter(storage, 'metrics', { logger: silent, maxRows: 3, flushMs: 60_000 })
   assert.ok(writer.add(rows(0, 7)))
-  await until(() => storage.calls.length === 2)
+  await until(() => writer.rowsWritten === 6)
   assert.equal(storage.calls.map((c) => c.rows.length), [3, 3])
   assert.is(writer.bufferedRows, 1)
   await writer.flush()
@@ -152,7 +152,7 @@ test('a batch the database refuses is dropped and reported; the rows behind it g
   await writer.close()
 })
 
-test('keeps add() and write() rows in order across failures', async () => {
+test('stores add() and write() rows once each across failures', async () => {
   const storage = new FakeStorage()
   storage.faults = [retryable(), retryable()]
   const writer = new BatchWriter(storage, 'metrics', { logger: silent, maxRows: 2, flushMs: 10, retryInitialMs: 5 })
@@ -161,7 +161,43 @@ test('keeps add() and write() rows in order across failures', async () => {
   writer.add(rows(5, 1))
   await written
   await writer.flush()
-  assert.equal(storage.stored.map((r) => r.epoch), [0, 1, 2, 3, 4, 5])
+  const epochs = storage.stored.map((r) => r.epoch as number).sort((a, b) => a - b)
+  assert.equal(epochs, [0, 1, 2, 3, 4, 5])
+  await writer.close()
+})
+
+test('starts batches in order and keeps up to concurrency inserts in flight', async () => {
+  const storage = new FakeStorage()
+  let open!: () => void
+  storage.gate = new Promise((resolve) => (open = resolve))
+  const writer = new BatchWriter(storage, 'metrics', { logger: silent, maxRows: 2, concurrency: 2 })
+  writer.add(rows(0, 6))
+  await sleep(10)
+  assert.equal(
+    storage.calls.map((call) => call.rows[0]!.epoch),
+    [0, 2],
+  )
+  open()
+  await writer.flush()
+  assert.is(storage.calls.length, 3)
+  assert.is(storage.calls[2]!.rows[0]!.epoch, 4)
+  assert.is(storage.stored.length, 6)
+  await writer.close()
+})
+
+test('keeps one insert in flight while inserts fail', async () => {
+  const storage = new FakeStorage()
+  storage.faults = [retryable(), retryable(), retryable()]
+  const writer = new BatchWriter(storage, 'metrics', { logger: silent, maxRows: 1, concurrency: 4, retryInitialMs: 20, retryMaxMs: 20 })
+  writer.add(rows(0, 1))
+  await until(() => storage.calls.length >= 1)
+  await sleep(5)
+  writer.add(rows(1, 3))
+  await sleep(5)
+  // The failed first batch holds the only slot; the three behind it wait.
+  assert.is(storage.calls.length, 1)
+  await writer.flush()
+  assert.is(storage.stored.length, 4)
   await writer.close()
 })
 

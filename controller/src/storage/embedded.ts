@@ -1,7 +1,7 @@
 // The 'embedded' driver: chDB, ClickHouse inside this process. Data lives in
 // `${dataDir}/chdb`. chDB binds one data folder per process, so every
-// EmbeddedStorage shares one Session (reference-counted); storages that need
-// to be apart (tests) use different databases in it.
+// EmbeddedStorage shares one reference-counted set of sessions on it.
+// Storages that need to be apart (tests) use different databases in them.
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Session } from 'chdb'
@@ -13,10 +13,21 @@ type Chdb = typeof import('chdb')
 
 interface SharedSession {
   readonly path: string
-  readonly session: Session
+  /** Queries run on the first session, and inserts take turns over all of them. */
+  readonly sessions: readonly Session[]
   readonly chdb: Chdb
   refs: number
+  /** Index of the session the next insert uses. */
+  nextInsert: number
 }
+
+/**
+ * Sessions opened on the data folder. chDB 3.4 runs one statement at a time
+ * per session (concurrent inserts on one session took as long as sequential
+ * ones here), and sessions on the same folder are separate connections, so
+ * two let the writer's concurrent inserts run side by side in the engine.
+ */
+const SESSIONS = 2
 
 let shared: SharedSession | undefined
 
@@ -42,8 +53,8 @@ async function acquireSession(path: string): Promise<SharedSession> {
     return shared
   }
   mkdirSync(path, { recursive: true })
-  const session = new chdb.Session(path, { connectionArgs: CONNECTION_ARGS })
-  shared = { path, session, chdb, refs: 1 }
+  const sessions = Array.from({ length: SESSIONS }, () => new chdb.Session(path, { connectionArgs: CONNECTION_ARGS }))
+  shared = { path, sessions, chdb, refs: 1, nextInsert: 0 }
   return shared
 }
 
@@ -51,7 +62,7 @@ async function releaseSession(entry: SharedSession): Promise<void> {
   entry.refs -= 1
   if (entry.refs > 0 || shared !== entry) return
   shared = undefined
-  entry.session.close()
+  for (const session of entry.sessions) session.close()
   // close() returns before the engine lets go when work is still in flight;
   // wait, so that another folder can be opened afterwards.
   await entry.chdb.drainPending()
@@ -88,7 +99,7 @@ export class EmbeddedStorage extends BaseStorage {
   }
 
   protected async rawSelect(sql: string, params: QueryParams | undefined): Promise<Record<string, unknown>[]> {
-    const { session } = this.#entry
+    const session = this.#entry.sessions[0]!
     const result =
       params === undefined
         ? await session.queryAsync(sql, { format: 'JSONEachRow' })
@@ -97,24 +108,27 @@ export class EmbeddedStorage extends BaseStorage {
   }
 
   protected async rawCommand(sql: string): Promise<void> {
-    await this.#entry.session.queryAsync(sql, { format: 'TabSeparated' })
+    await this.#entry.sessions[0]!.queryAsync(sql, { format: 'TabSeparated' })
   }
 
   protected async rawInsert(table: string, rows: Record<string, unknown>[], settings: Record<string, string>): Promise<void> {
     // Raw bytes: the engine parses them off the event loop. Rows with the same
     // columns go as arrays, which are about a third faster to write than objects.
+    const entry = this.#entry
+    const session = entry.sessions[entry.nextInsert]!
+    entry.nextInsert = (entry.nextInsert + 1) % entry.sessions.length
     const columns = sharedColumns(rows)
     if (columns === undefined) {
       const body = rows.map((row) => JSON.stringify(row)).join('\n')
-      await this.#entry.session.insert({ table, values: Buffer.from(body), format: 'JSONEachRow', settings })
+      await session.insert({ table, values: Buffer.from(body), format: 'JSONEachRow', settings })
       return
     }
     const body = rows.map((row) => JSON.stringify(columns.map((column) => row[column]))).join('\n')
-    await this.#entry.session.insert({ table, values: Buffer.from(body), format: 'JSONCompactEachRow', columns, settings })
+    await session.insert({ table, values: Buffer.from(body), format: 'JSONCompactEachRow', columns, settings })
   }
 
   protected async rawPing(): Promise<void> {
-    await this.#entry.session.queryAsync('SELECT 1', { format: 'TabSeparated' })
+    await this.#entry.sessions[0]!.queryAsync('SELECT 1', { format: 'TabSeparated' })
   }
 
   protected async rawClose(): Promise<void> {

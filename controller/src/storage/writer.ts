@@ -1,6 +1,9 @@
-// Batched, retrying writers, one per table. Rows go out in the order they
-// came in, each batch under one token kept across its retries, so a batch
-// whose first insert did land (but timed out) is not stored twice.
+// Batched, retrying writers, one per table. Each batch goes out under one
+// token kept across its retries, so a batch whose first insert did land (but
+// timed out) is not stored twice. Batches start in the order their rows came
+// in, and up to `concurrency` of them are in flight at once, so the next
+// batch is serialized while the database parses the one before; they may
+// finish out of order.
 //
 // With a spill (spill.ts), batches that do not fit in memory, and every
 // batch while ClickHouse fails, are written to disk and replayed in queue
@@ -39,6 +42,8 @@ export interface WriterOptions {
   closeTimeoutMs?: number
   /** Disk spill for batches past maxBufferedRows or while inserts fail; its files are replayed first. */
   spill?: Spill
+  /** Inserts in flight at once while inserts succeed; one while they fail. Default 2. */
+  concurrency?: number
 }
 
 /** The in-memory bound is reached: answer 503 / not_ready and let the sender retry later. */
@@ -120,7 +125,7 @@ function makeBatch(seq: number, rows: readonly StorageRow[], token: string, with
   }
 }
 
-/** Makes the queue entry of a batch found in the spill at start; only its file is known until the pump reads it. */
+/** Makes the queue entry of a batch found in the spill at start; only its file is known until its insert reads it. */
 function spilledBatch(file: SpilledBatch): Batch {
   const batch = makeBatch(file.seq, [], '', false)
   return { ...batch, rowCount: file.rows, rows: undefined, file }
@@ -138,6 +143,7 @@ export class BatchWriter {
   readonly maxRows: number
   readonly flushMs: number
   readonly maxBufferedRows: number
+  readonly concurrency: number
 
   // Counters, plain fields for the metrics endpoint.
   /** Rows stored. */
@@ -172,8 +178,10 @@ export class BatchWriter {
   /** add() rows not yet in a batch. */
   #open: StorageRow[] = []
   #timer: NodeJS.Timeout | undefined
-  /** Batches in order; the first one is being inserted. */
+  /** Batches in order; the first #inFlight of them are being inserted. */
   readonly #queue: Batch[] = []
+  /** Batches being inserted. They are always the head of the queue, because batches start in queue order. */
+  #inFlight = 0
   /** Rows of queued batches that are held in memory. */
   #memoryRows = 0
   /** Queued batches on disk or being written there; while there are any, new batches follow them. */
@@ -188,13 +196,13 @@ export class BatchWriter {
   #onFailing: (() => void) | undefined
   /** write() batches still queued, by token, so a resent batch joins the first. */
   readonly #pendingWrites = new Map<string, Batch>()
-  #pumping = false
   #closed = false
   #closing: Promise<void> | undefined
   #aborted = false
   #droppedOnClose = 0
   #keptOnClose = 0
-  #wake: (() => void) | undefined
+  /** Ends the retry delays being waited out, for close(). */
+  readonly #wakers = new Set<() => void>()
   #warnedFull = false
 
   constructor(storage: Pick<Storage, 'insert'>, table: TableName, options: WriterOptions) {
@@ -203,6 +211,7 @@ export class BatchWriter {
     this.maxRows = positive(options.maxRows ?? 1000, 'maxRows')
     this.flushMs = positive(options.flushMs ?? 1000, 'flushMs')
     this.maxBufferedRows = positive(options.maxBufferedRows ?? 100_000, 'maxBufferedRows')
+    this.concurrency = Math.floor(positive(options.concurrency ?? 2, 'concurrency'))
     this.#retryInitialMs = positive(options.retryInitialMs ?? 100, 'retryInitialMs')
     this.#retryMaxMs = Math.max(this.#retryInitialMs, options.retryMaxMs ?? 30_000)
     this.#closeTimeoutMs = Math.max(0, options.closeTimeoutMs ?? 30_000)
@@ -283,7 +292,7 @@ export class BatchWriter {
   /** Starts inserting the rows add() holds and resolves when everything buffered now is stored or given up. */
   async flush(): Promise<void> {
     this.#sealOpen()
-    await this.#queue.at(-1)?.done
+    await Promise.all(this.#queue.map((batch) => batch.done))
   }
 
   /**
@@ -310,7 +319,7 @@ export class BatchWriter {
     }
     if (stop) {
       this.#aborted = true
-      this.#wake?.()
+      for (const wake of this.#wakers) wake()
       await drained
     }
     if (this.#keptOnClose > 0) {
@@ -348,7 +357,7 @@ export class BatchWriter {
       this.#diskBatches += 1
       this.#diskRows += file.rows
     }
-    if (found.length > 0) void this.#pump()
+    if (found.length > 0) this.#startInserts()
   }
 
   #admit(rows: number): boolean {
@@ -389,7 +398,7 @@ export class BatchWriter {
 
     const reason = this.#spillReason()
     if (reason !== undefined) this.#spillBatch(batch, reason)
-    void this.#pump()
+    this.#startInserts()
     return batch
   }
 
@@ -442,22 +451,35 @@ export class BatchWriter {
     this.#spillWrites = batch.spilling
   }
 
-  async #pump(): Promise<void> {
-    if (this.#pumping) return
-    this.#pumping = true
-    try {
-      for (let batch = this.#queue[0]; batch !== undefined; batch = this.#queue[0]) {
-        const outcome = await this.#store(batch)
-        await batch.spilling
-        if (outcome.kind !== 'kept') await this.#forgetFile(batch)
-        this.#queue.shift()
-        if (batch.rows !== undefined) this.#memoryRows -= batch.rowCount
-        if (this.#pendingWrites.get(batch.token) === batch) this.#pendingWrites.delete(batch.token)
-        batch.settle(outcome.kind === 'refused' || outcome.kind === 'lost' ? outcome.error : undefined)
-      }
-    } finally {
-      this.#pumping = false
+  /** Starts inserting queued batches, in queue order, up to the number allowed in flight. */
+  #startInserts(): void {
+    const limit = this.#failing ? 1 : this.concurrency
+    while (this.#inFlight < limit && this.#inFlight < this.#queue.length) {
+      const batch = this.#queue[this.#inFlight]!
+      this.#inFlight += 1
+      void this.#insertBatch(batch)
     }
+  }
+
+  /** Stores one batch, takes it off the queue and settles its promises; never rejects. */
+  async #insertBatch(batch: Batch): Promise<void> {
+    let outcome: Outcome
+    try {
+      outcome = await this.#store(batch)
+      await batch.spilling
+      if (outcome.kind !== 'kept') await this.#forgetFile(batch)
+    } catch (caught) {
+      // Only the spill's own file handling gets here; the batch is given up like a refused one.
+      const error = caught instanceof Error ? caught : new Error(String(caught))
+      this.#logger.error({ seq: batch.seq, token: batch.token, err: error }, 'batch failed in the spill')
+      outcome = { kind: 'refused', error }
+    }
+    this.#queue.splice(this.#queue.indexOf(batch), 1)
+    this.#inFlight -= 1
+    if (batch.rows !== undefined) this.#memoryRows -= batch.rowCount
+    if (this.#pendingWrites.get(batch.token) === batch) this.#pendingWrites.delete(batch.token)
+    batch.settle(outcome.kind === 'refused' || outcome.kind === 'lost' ? outcome.error : undefined)
+    this.#startInserts()
   }
 
   /** Deletes a finished batch's spill file, if it has one. */
@@ -575,14 +597,13 @@ export class BatchWriter {
 
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms)
-      const writer = this
-      function done() {
+      const wake = () => {
         clearTimeout(timer)
-        writer.#wake = undefined
+        this.#wakers.delete(wake)
         resolve()
       }
-      this.#wake = done
+      const timer = setTimeout(wake, ms)
+      this.#wakers.add(wake)
     })
   }
 }

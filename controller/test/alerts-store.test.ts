@@ -1,71 +1,13 @@
 // Migration 0004_alerts and the alert store on both settings databases:
 // SQLite in a temporary file, and MariaDB in a throwaway database
 // `monit_test_<random>` (MONIT_TEST_MYSQL_URL, default mysql://root@127.0.0.1:3306).
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import knexFactory, { type Knex } from 'knex'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { pino } from 'pino'
 import { openRepository, type Repository } from '../src/repository/index.ts'
 import { DuplicateAlertObjectError, type AlertStore, type RuleInput } from '../src/repository/alerts.ts'
 import * as migration from '../src/repository/migrations/0004_alerts.ts'
-
-interface Backend {
-  /** Makes an empty database and returns its URL. */
-  setup(): Promise<string>
-  teardown(): Promise<void>
-}
-
-function sqliteBackend(): Backend {
-  let dir: string | undefined
-  return {
-    async setup() {
-      dir = mkdtempSync(join(tmpdir(), 'monit-alerts-store-'))
-      return `sqlite:${join(dir, 'settings.db')}`
-    },
-    async teardown() {
-      if (dir) rmSync(dir, { recursive: true, force: true })
-    },
-  }
-}
-
-function mariadbBackend(): Backend {
-  const base = new URL(process.env.MONIT_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306')
-  const database = `monit_test_${randomBytes(6).toString('hex')}`
-  const admin: Knex = knexFactory({
-    client: 'mysql2',
-    connection: {
-      host: base.hostname,
-      port: Number(base.port || 3306),
-      user: decodeURIComponent(base.username),
-      password: decodeURIComponent(base.password),
-      connectTimeout: 5000,
-    },
-    pool: { min: 0, max: 1 },
-  })
-  return {
-    async setup() {
-      try {
-        await admin.raw('create database ?? character set utf8mb4 collate utf8mb4_bin', [database])
-      } catch (err) {
-        throw new Error(
-          `MariaDB is not reachable at ${base.hostname}:${base.port || 3306} (${(err as Error).message}). ` +
-            'Start MariaDB (CI does) or set MONIT_TEST_MYSQL_URL=mysql://user:pass@host:port.',
-        )
-      }
-      const url = new URL(base.href)
-      url.pathname = `/${database}`
-      return url.href
-    },
-    async teardown() {
-      await admin.raw('drop database if exists ??', [database]).catch(() => undefined)
-      await admin.destroy()
-    },
-  }
-}
+import { mariadbDatabase, sqliteDatabase, type TestDatabase } from '../../testing/databases.ts'
 
 interface State {
   repo: Repository
@@ -92,7 +34,7 @@ function ruleInput(fields: Partial<RuleInput> = {}): RuleInput {
 
 const webhook = { type: 'webhook', name: 'ops hook', config: { url: 'http://127.0.0.1:9/h', secret: 'shared-secret-0123' } } as const
 
-function defineSuite(name: string, backend: Backend): void {
+function defineSuite(name: string, backend: TestDatabase): void {
   const test = suite<State>(name, {} as State)
 
   test.before(async (state) => {
@@ -242,5 +184,5 @@ function defineSuite(name: string, backend: Backend): void {
   test.run()
 }
 
-defineSuite('sqlite', sqliteBackend())
-defineSuite('mariadb', mariadbBackend())
+defineSuite('sqlite', sqliteDatabase('monit-alerts-store-'))
+defineSuite('mariadb', mariadbDatabase())

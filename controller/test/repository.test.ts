@@ -1,10 +1,7 @@
 // The settings repository against both databases it supports: SQLite in a
 // temporary file, and MariaDB in a throwaway database `monit_test_<random>`
 // (MONIT_TEST_MYSQL_URL, default mysql://root@127.0.0.1:3306; CI starts it).
-import { createHash, randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { createHash } from 'node:crypto'
 import knexFactory, { type Knex } from 'knex'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -18,6 +15,7 @@ import {
   type Repository,
   type RepositoryLogger,
 } from '../src/repository/index.ts'
+import { mariadbDatabase, sqliteDatabase, type TestDatabase } from '../../testing/databases.ts'
 
 interface LogLine {
   obj: Record<string, unknown>
@@ -27,60 +25,6 @@ interface LogLine {
 function memoryLogger(): RepositoryLogger & { lines: LogLine[] } {
   const lines: LogLine[] = []
   return { lines, info: (obj, msg) => void lines.push({ obj: obj as Record<string, unknown>, msg }) }
-}
-
-interface Backend {
-  /** Makes an empty database and returns its URL. */
-  setup(): Promise<string>
-  teardown(): Promise<void>
-}
-
-function sqliteBackend(): Backend {
-  let dir: string | undefined
-  return {
-    async setup() {
-      dir = mkdtempSync(join(tmpdir(), 'monit-repository-'))
-      return `sqlite:${join(dir, 'nested', 'settings.db')}`
-    },
-    async teardown() {
-      if (dir) rmSync(dir, { recursive: true, force: true })
-    },
-  }
-}
-
-function mariadbBackend(): Backend {
-  const base = new URL(process.env.MONIT_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306')
-  const database = `monit_test_${randomBytes(6).toString('hex')}`
-  const admin: Knex = knexFactory({
-    client: 'mysql2',
-    connection: {
-      host: base.hostname,
-      port: Number(base.port || 3306),
-      user: decodeURIComponent(base.username),
-      password: decodeURIComponent(base.password),
-      connectTimeout: 5000,
-    },
-    pool: { min: 0, max: 1 },
-  })
-  return {
-    async setup() {
-      try {
-        await admin.raw('create database ?? character set utf8mb4 collate utf8mb4_bin', [database])
-      } catch (err) {
-        throw new Error(
-          `MariaDB is not reachable at ${base.hostname}:${base.port || 3306} as user "${decodeURIComponent(base.username)}" ` +
-            `(${(err as Error).message}). Start MariaDB (CI does) or set MONIT_TEST_MYSQL_URL=mysql://user:pass@host:port.`,
-        )
-      }
-      const url = new URL(base.href)
-      url.pathname = `/${database}`
-      return url.href
-    },
-    async teardown() {
-      await admin.raw('drop database if exists ??', [database]).catch(() => undefined)
-      await admin.destroy()
-    },
-  }
 }
 
 interface State {
@@ -104,7 +48,7 @@ async function assignSingle(repo: Repository, streamId: string, agentId: string 
   return result.epoch
 }
 
-function defineSuite(name: string, backend: Backend): void {
+function defineSuite(name: string, backend: TestDatabase): void {
   const test = suite<State>(name, {} as State)
 
   test.before(async (state) => {
@@ -593,7 +537,7 @@ function defineSuite(name: string, backend: Backend): void {
  * old way (streams.agent_id), then checks that 0003_scheduling moves the
  * assignment into its own table, and that its down step moves it back.
  */
-function defineMigrationSuite(name: string, backend: Backend): void {
+function defineMigrationSuite(name: string, backend: TestDatabase): void {
   const test = suite<{ url: string; setupError?: Error }>(`${name} scheduling migration`, { url: '' })
   const before = { migrationSource: migrationSourceOf(migrations.slice(0, 2)) }
 
@@ -674,7 +618,7 @@ function migrationSourceOf(list: typeof migrations): Knex.MigrationSource<(typeo
   }
 }
 
-defineSuite('sqlite', sqliteBackend())
-defineSuite('mariadb', mariadbBackend())
-defineMigrationSuite('sqlite', sqliteBackend())
-defineMigrationSuite('mariadb', mariadbBackend())
+defineSuite('sqlite', sqliteDatabase('monit-repository-', 'nested/settings.db'))
+defineSuite('mariadb', mariadbDatabase())
+defineMigrationSuite('sqlite', sqliteDatabase('monit-repository-', 'nested/settings.db'))
+defineMigrationSuite('mariadb', mariadbDatabase())

@@ -1,11 +1,6 @@
 // The users table and UserStore on both settings databases: SQLite in a
 // temporary file, and MariaDB in a throwaway database `monit_test_<random>`
 // (MONIT_TEST_MYSQL_URL, default mysql://root@127.0.0.1:3306).
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import knexFactory, { type Knex } from 'knex'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
@@ -17,60 +12,7 @@ import {
 } from '../src/repository/index.ts'
 import * as usersMigration from '../src/repository/migrations/0002_users.ts'
 import { parseUserSettings } from '../src/repository/users.ts'
-
-interface Backend {
-  /** Makes an empty database and returns its URL. */
-  setup(): Promise<string>
-  teardown(): Promise<void>
-}
-
-function sqliteBackend(): Backend {
-  let dir: string | undefined
-  return {
-    async setup() {
-      dir = mkdtempSync(join(tmpdir(), 'monit-users-'))
-      return `sqlite:${join(dir, 'settings.db')}`
-    },
-    async teardown() {
-      if (dir) rmSync(dir, { recursive: true, force: true })
-    },
-  }
-}
-
-function mariadbBackend(): Backend {
-  const base = new URL(process.env.MONIT_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306')
-  const database = `monit_test_${randomBytes(6).toString('hex')}`
-  const admin: Knex = knexFactory({
-    client: 'mysql2',
-    connection: {
-      host: base.hostname,
-      port: Number(base.port || 3306),
-      user: decodeURIComponent(base.username),
-      password: decodeURIComponent(base.password),
-      connectTimeout: 5000,
-    },
-    pool: { min: 0, max: 1 },
-  })
-  return {
-    async setup() {
-      try {
-        await admin.raw('create database ?? character set utf8mb4 collate utf8mb4_bin', [database])
-      } catch (err) {
-        throw new Error(
-          `MariaDB is not reachable at ${base.host} (${(err as Error).message}). ` +
-            'Start MariaDB (make test does) or set MONIT_TEST_MYSQL_URL=mysql://user:pass@host:port.',
-        )
-      }
-      const url = new URL(base.href)
-      url.pathname = `/${database}`
-      return url.href
-    },
-    async teardown() {
-      await admin.raw('drop database if exists ??', [database]).catch(() => undefined)
-      await admin.destroy()
-    },
-  }
-}
+import { mariadbDatabase, sqliteDatabase, type TestDatabase } from '../../testing/databases.ts'
 
 interface State {
   repo: Repository
@@ -82,7 +24,7 @@ const T0 = Date.UTC(2024, 0, 2, 3, 4, 5, 678)
 const HASH = '$scrypt$ln=17,r=8,p=1$c2FsdA$aGFzaA'
 const silent = { info: () => undefined }
 
-function defineSuite(name: string, backend: Backend): void {
+function defineSuite(name: string, backend: TestDatabase): void {
   const test = suite<State>(`users on ${name}`, {} as State)
 
   test.before(async (state) => {
@@ -252,6 +194,6 @@ for (const [name, text, expected] of settingsCases) {
   })
 }
 
-defineSuite('sqlite', sqliteBackend())
-defineSuite('mariadb', mariadbBackend())
+defineSuite('sqlite', sqliteDatabase('monit-users-'))
+defineSuite('mariadb', mariadbDatabase())
 parsing.run()

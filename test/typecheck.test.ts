@@ -17,4 +17,15 @@ test('workspace passes tsc --noEmit', () => {
   assert.is(result.status, 0)
 })
 
+// The dashboard runs in browsers, so it has a tsconfig of its own with the DOM library.
+test('dashboard passes tsc --noEmit', () => {
+  const result = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'dashboard/tsconfig.json'], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 240_000,
+  })
+  assert.is(result.stdout + result.stderr, '')
+  assert.is(result.status, 0)
+})
+
 test.run()

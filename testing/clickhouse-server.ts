@@ -7,15 +7,19 @@
 //   ... server.url ...                           // http://127.0.0.1:PORT
 //   await server.stop()                          // kills, reaps, removes the folder
 //
+// MONIT_CLICKHOUSE_LOG_LEVEL (default warning) sets the server's log level.
 // The package's /etc/clickhouse-server/config.xml is used as it is; every
 // path and port in it is overridden on the command line, so nothing under
 // /var is touched and no fixed port is taken. Overrides for keys an old
-// server does not know (mysql_port on 18.16...) are ignored by it.
+// server does not know (mysql_port on 18.16...) are ignored by it. With
+// `configOverride` the package's config.xml and users.xml are copied into
+// the temp folder, and the override goes into the copy's config.d, which
+// the server merges over config.xml (for remote_servers, zookeeper, macros).
 import { spawn, type ChildProcess } from 'node:child_process'
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { delimiter, dirname, join } from 'node:path'
+import { freePorts } from './ports.ts'
 
 export const DEFAULT_CLICKHOUSE_CONFIG = '/etc/clickhouse-server/config.xml'
 
@@ -24,11 +28,17 @@ export interface ClickHouseServer {
   readonly url: string
   readonly httpPort: number
   readonly tcpPort: number
+  /** Port on 127.0.0.1 (interserver_http_host) that other replicas fetch parts from. */
+  readonly interserverPort: number
   /** The temp folder holding data, logs and the server's own files. */
   readonly dir: string
   readonly pid: number
   /** The last lines of the server's error log and output, for failure messages. */
   logTail(lines?: number): string
+  /** Sends a signal to the server process, such as SIGSTOP and SIGCONT for an outage test. */
+  signal(signal: NodeJS.Signals): void
+  /** Resolves once the server process has exited. */
+  readonly exited: Promise<void>
   /** SIGTERM, SIGKILL after a grace period, waits for the exit and removes the folder. Idempotent. */
   stop(): Promise<void>
 }
@@ -41,6 +51,15 @@ export interface StartOptions {
   startTimeoutMs?: number
   /** Keep the temp folder after stop() (also with MONIT_KEEP_CLICKHOUSE_DIR=1). */
   keepDir?: boolean
+  /** XML merged over config.xml from a config.d file, a whole `<yandex>...</yandex>` document. */
+  configOverride?: string
+  /**
+   * Reuse this folder (data, logs, config copy) instead of a new temp folder,
+   * to restart a stopped server on its own data. The folder is kept after stop().
+   */
+  dir?: string
+  /** Fixed ports, such as those of the server being restarted; default free ones. */
+  ports?: { http: number; tcp: number; interserver: number }
 }
 
 function isExecutable(path: string): boolean {
@@ -70,27 +89,6 @@ export function findClickHouseServer(configFile = DEFAULT_CLICKHOUSE_CONFIG): st
   return undefined
 }
 
-/** Free loopback TCP ports, held open together so that they differ. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const server = createServer()
-          server.once('error', reject)
-          server.listen(0, '127.0.0.1', () => resolve(server))
-        }),
-    ),
-  )
-  const ports = servers.map((server) => {
-    const address = server.address()
-    if (address === null || typeof address === 'string') throw new Error('no port assigned')
-    return address.port
-  })
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))))
-  return ports
-}
 
 function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true)
@@ -112,11 +110,27 @@ async function pingOnce(url: string): Promise<boolean> {
   }
 }
 
-async function startOnce(bin: string, configFile: string, startTimeoutMs: number, keepDir: boolean): Promise<ClickHouseServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'monit-clickhouse-'))
-  const [httpPort, tcpPort, interserverPort, mysqlPort, postgresPort] = (await freePorts(5)) as [number, number, number, number, number]
+/** Copies the package config into `${dir}/etc` and writes the override into its config.d; returns the copy's path. */
+function writeConfigCopy(dir: string, configFile: string, override: string): string {
+  const etc = join(dir, 'etc')
+  mkdirSync(join(etc, 'config.d'), { recursive: true })
+  copyFileSync(configFile, join(etc, 'config.xml'))
+  const users = join(dirname(configFile), 'users.xml')
+  if (existsSync(users)) copyFileSync(users, join(etc, 'users.xml'))
+  writeFileSync(join(etc, 'config.d', 'monit-test.xml'), override)
+  return join(etc, 'config.xml')
+}
+
+async function startOnce(bin: string, configFile: string, startTimeoutMs: number, options: StartOptions): Promise<ClickHouseServer> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'monit-clickhouse-'))
+  const keepDir = options.keepDir === true || options.dir !== undefined
+  const [freeHttp, freeTcp, freeInterserver, mysqlPort, postgresPort] = (await freePorts(5)) as [number, number, number, number, number]
+  const httpPort = options.ports?.http ?? freeHttp
+  const tcpPort = options.ports?.tcp ?? freeTcp
+  const interserverPort = options.ports?.interserver ?? freeInterserver
+  const config = options.configOverride === undefined ? configFile : writeConfigCopy(dir, configFile, options.configOverride)
   const args = [
-    `--config-file=${configFile}`,
+    `--config-file=${config}`,
     '--',
     `--path=${dir}/`,
     `--tmp_path=${dir}/tmp/`,
@@ -125,11 +139,12 @@ async function startOnce(bin: string, configFile: string, startTimeoutMs: number
     `--user_directories.local_directory.path=${dir}/access/`,
     `--logger.log=${dir}/log/server.log`,
     `--logger.errorlog=${dir}/log/server.err.log`,
-    '--logger.level=warning',
+    `--logger.level=${process.env.MONIT_CLICKHOUSE_LOG_LEVEL ?? 'warning'}`,
     '--listen_host=127.0.0.1',
     `--http_port=${httpPort}`,
     `--tcp_port=${tcpPort}`,
     `--interserver_http_port=${interserverPort}`,
+    '--interserver_http_host=127.0.0.1',
     `--mysql_port=${mysqlPort}`,
     `--postgresql_port=${postgresPort}`,
   ]
@@ -143,6 +158,7 @@ async function startOnce(bin: string, configFile: string, startTimeoutMs: number
   child.stderr?.on('data', keep)
   let spawnError: Error | undefined
   child.once('error', (error) => (spawnError = error))
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const killOnExit = () => child.kill('SIGKILL')
   process.once('exit', killOnExit)
 
@@ -152,8 +168,13 @@ async function startOnce(bin: string, configFile: string, startTimeoutMs: number
     url,
     httpPort,
     tcpPort,
+    interserverPort,
     dir,
     pid: child.pid ?? -1,
+    exited,
+    signal(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+    },
     logTail(lines = 20) {
       let errorLog = ''
       try {
@@ -166,6 +187,7 @@ async function startOnce(bin: string, configFile: string, startTimeoutMs: number
     stop() {
       stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGCONT') // a stopped process would not act on SIGTERM
           child.kill('SIGTERM')
           if (!(await waitForExit(child, 10_000))) {
             child.kill('SIGKILL')
@@ -206,7 +228,7 @@ export async function startClickHouseServer(options: StartOptions = {}): Promise
   let lastError: unknown
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      return await startOnce(bin, configFile, options.startTimeoutMs ?? 30_000, options.keepDir ?? false)
+      return await startOnce(bin, configFile, options.startTimeoutMs ?? 30_000, options)
     } catch (error) {
       lastError = error
     }

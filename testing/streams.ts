@@ -23,6 +23,9 @@ import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startStaticServer, startStatusServer, type TestHttpServer } from './http-server.ts'
+import { freePort } from './ports.ts'
+
+export { freePort }
 
 export const FFMPEG = process.env.MONIT_FFMPEG || 'ffmpeg'
 
@@ -76,27 +79,6 @@ export async function stopAllTestStreams(): Promise<void> {
   await Promise.all([...stoppers].map((stop) => stop()))
 }
 
-/** A port free on 127.0.0.1 right now, for TCP or UDP. */
-export function freePort(kind: 'tcp' | 'udp' = 'tcp'): Promise<number> {
-  if (kind === 'udp') {
-    return new Promise((resolve, reject) => {
-      const socket = createSocket('udp4')
-      socket.once('error', reject)
-      socket.bind(0, '127.0.0.1', () => {
-        const { port } = socket.address()
-        socket.close(() => resolve(port))
-      })
-    })
-  }
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 function sourceArgs(o: Required<EncodeOptions>): string[] {
   const args = o.video ? ['-re', '-f', 'lavfi', '-i', `testsrc2=size=${o.width}x${o.height}:rate=${o.fps}`] : []

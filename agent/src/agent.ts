@@ -73,7 +73,7 @@ export class Agent {
       onScreenshot: (shot) => this.sendScreenshot(shot),
       checkDefaults: config.checks,
       playlistChecks: true,
-      // TODO: no flag sets minBitrate yet, so the `low bitrate` reason is off.
+      // The `low bitrate` floor comes from each perform's min_bitrate; no agent flag sets a default.
       onPlaylist: (report, epoch) => this.sendPlaylist(report, epoch),
       pageCheck: (url, settings, options) => checkPage(this.pages, url, settings, options),
       onPage: (result) => this.sendPage(result),

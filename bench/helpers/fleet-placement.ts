@@ -1,6 +1,6 @@
 // In-process timings of the pure placement function for the fleet
-// benchmark: placing every stream from scratch, and the one reconcile pass
-// that moves the streams of a lost agent.
+// benchmark: placing every stream from scratch, and the incremental pass
+// that moves only the streams of a lost agent.
 import { placeStreams, type PlacementAgent, type PlacementStream } from '../../controller/src/scheduler/placement.ts'
 
 /** Runs after one warm-up run; the median of this many runs is reported. */
@@ -54,26 +54,30 @@ export function placementMs(streams: number, agents: number): number {
 }
 
 /**
- * Returns the median CPU milliseconds of the reconcile pass after one agent
- * is lost, and how many streams that agent had. Every stream is placed
- * first, then the first agent becomes unavailable and placeStreams runs on
- * that state.
+ * Returns the median CPU milliseconds of the incremental pass after one
+ * agent is lost, and how many streams that agent had. Every stream is
+ * placed first. Then, as the scheduler does when the agent's grace ends,
+ * only that agent's streams are placed again, with the load of every other
+ * stream passed as base loads. The timed part copies the per-agent loads
+ * and subtracts the moved streams, as the scheduler does, and places them.
  */
 export function reassignmentMs(streams: number, agents: number): { ms: number; moved: number } {
   const agentList = makeAgents(agents, capacityFor(agents))
   const initial = placeStreams(makeStreams(streams), agentList)
   const assigned = new Map<string, string>()
   for (const move of initial.moves) if (move.to !== null) assigned.set(move.streamId, move.to)
-  const placed: PlacementStream[] = makeStreams(streams).map((stream) => ({
-    ...stream,
-    assignments: [{ agentId: assigned.get(stream.id)!, slot: '' }],
-  }))
   const lost = agentList[0]!.id
+  const lostStreams: PlacementStream[] = makeStreams(streams)
+    .filter((stream) => assigned.get(stream.id) === lost)
+    .map((stream) => ({ ...stream, assignments: [{ agentId: lost, slot: '' }] }))
   const remaining = agentList.map((agent) => (agent.id === lost ? { ...agent, available: false } : agent))
-  const moved = placed.filter((stream) => stream.assignments[0]!.agentId === lost).length
+  const loads = initial.loads
   const ms = medianMs(() => {
-    const placement = placeStreams(placed, remaining)
+    const baseLoads = new Map(loads)
+    for (const stream of lostStreams) baseLoads.set(lost, baseLoads.get(lost)! - 1)
+    const placement = placeStreams(lostStreams, remaining, { rebalanceThreshold: 0, baseLoads })
     if (placement.unassigned.length > 0) throw new Error(`${placement.unassigned.length} streams left unassigned`)
+    if (placement.moves.length !== lostStreams.length) throw new Error(`${placement.moves.length} moves for ${lostStreams.length} lost streams`)
   })
-  return { ms, moved }
+  return { ms, moved: lostStreams.length }
 }

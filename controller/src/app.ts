@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import websocket from '@fastify/websocket'
 import { pino, type Logger } from 'pino'
-import { MAX_FRAME_BYTES } from '@monit/protocol'
+import { MAX_FRAME_BYTES, type Status } from '@monit/protocol'
 import type { ControllerConfig } from './config.ts'
 import type { ControllerContext } from './context.ts'
 import { openRepository } from './repository/index.ts'
@@ -12,6 +13,8 @@ import { closeWriters, createWriters } from './storage/writer.ts'
 import { Spill } from './storage/spill.ts'
 import { AgentHub } from './hub/hub.ts'
 import { Scheduler } from './scheduler/scheduler.ts'
+import { PresenceWriter } from './scheduler/presence.ts'
+import { ClusterCoordinator, SCHEDULER_LEASE } from './scheduler/cluster.ts'
 import { Ingest } from './ingest.ts'
 import { createChecksIngest, type ChecksIngest } from './checks-ingest.ts'
 import { bearerToken, verifyAgentToken } from './auth.ts'
@@ -36,6 +39,8 @@ import { LiveFeed } from './live/feed.ts'
 import { liveRoutes } from './live/routes.ts'
 import { selectProtocol } from './auth/websocket.ts'
 import { sdkRoutes } from './sdk/routes.ts'
+import { dashboardRoutes } from './dashboard/routes.ts'
+import { StatusScreenshots } from './screenshots/evidence.ts'
 import { createValidatorCompiler, formatValidationError } from './api/validation.ts'
 import { CONTROLLER_VERSION } from './version.ts'
 
@@ -101,11 +106,13 @@ export async function buildController(
 ): Promise<Controller> {
   await mkdir(config.dataDir, { recursive: true })
   const repository = await openRepository(config.databaseUrl, logger)
-  await repository.markAllAgentsDisconnected()
+  // With several controllers, the agents marked connected may be connected to another one.
+  if (!config.cluster) await repository.markAllAgentsDisconnected()
   const storage = await openStorage({
     url: config.clickhouseUrl,
     dataDir: config.dataDir,
     database: config.clickhouseDatabase,
+    cluster: config.clickhouseCluster,
     ttlDays: config.ttlDays,
     logger,
   })
@@ -132,6 +139,7 @@ export async function buildController(
   const alerts = new AlertService({ store: repository.alerts, streams: repository, logger: alertLogger })
   await alerts.start()
   let checks: ChecksIngest | undefined
+  let cluster: ClusterCoordinator | undefined
   const hub: AgentHub = new AgentHub({
     logger: logger.child({ component: 'hub' }),
     controllerVersion: CONTROLLER_VERSION,
@@ -149,12 +157,18 @@ export async function buildController(
           capacity: hello.capacity,
           remoteAddress: session.remoteAddress,
         })
+        await cluster?.agentConnected(hello.agent_id)
         await scheduler.agentConnected(hello.agent_id, hello.streams)
         live.publishAgent(hello.agent_id, true)
       },
       agentDisconnected: async (session) => {
-        await repository.markAgentDisconnected(session.agentId, new Date())
-        scheduler.agentDisconnected(session.agentId, session.capacity)
+        if (cluster !== undefined) {
+          // The leader, maybe another controller, sees the agent gone at its next presence read.
+          await cluster.agentDisconnected(session.agentId)
+        } else {
+          await repository.markAgentDisconnected(session.agentId, new Date())
+          scheduler.agentDisconnected(session.agentId, session.capacity)
+        }
         checks?.agentDisconnected(session.agentId)
         live.publishAgent(session.agentId, false)
       },
@@ -163,19 +177,19 @@ export async function buildController(
       av: (session, message) => checks!.av(session, message),
       playlist: (session, message) => checks!.playlist(session, message),
       screenshot: (session, message) => checks!.screenshot(session, message),
-      heartbeat: (session) => {
-        repository.touchAgent(session.agentId, new Date()).catch((error: unknown) => {
-          session.log.warn({ err: error }, 'recording agent heartbeat failed')
-        })
-      },
+      page: (session, message) => checks!.page(session, message),
+      // Last-seen times are written in batches by the PresenceWriter below.
+      heartbeat: () => undefined,
     },
   })
   const scheduler = new Scheduler(
     repository,
-    { connected: () => hub.all(), send: (agentId, message) => hub.send(agentId, message) },
+    { connected: () => cluster?.connected() ?? hub.all(), send: (agentId, message) => hub.send(agentId, message) },
     logger.child({ component: 'scheduler' }),
     config.reassignGraceS,
     config.rebalanceThreshold,
+    // With several controllers, this one places streams only once it holds the lease.
+    { leader: !config.cluster },
   )
   checks = createChecksIngest(
     config,
@@ -183,6 +197,12 @@ export async function buildController(
     scheduler,
     logger.child({ component: 'checks' }),
     writers.playlist_checks,
+    writers.page_checks,
+  )
+  const liveStatuses = new StatusScreenshots<Status>(
+    checks.store,
+    (agentId, status, screenshotUrl) => live.publishStatus(agentId, status, screenshotUrl),
+    (error, status) => logger.warn({ err: error, stream_id: status.stream_id }, 'publishing a status change to the live feed failed'),
   )
   ingest = new Ingest(
     writers.metrics,
@@ -191,11 +211,32 @@ export async function buildController(
     scheduler,
     logger.child({ component: 'ingest' }),
     (agentId, status) => {
-      live.publishStatus(agentId, status)
+      liveStatuses.add(agentId, status)
       alerts.streamStatusReported(status.stream_id)
     },
   )
   await scheduler.start()
+  // With several controllers, the leader counts an agent as gone after 3 missed refreshes, so they come often.
+  // One controller only shows last_seen_at, so every 10 s or every heartbeat interval is enough.
+  const presenceMs = (config.cluster ? Math.min(config.heartbeatIntervalS, 5) : Math.max(config.heartbeatIntervalS, 10)) * 1000
+  const presence = new PresenceWriter(
+    repository,
+    () => hub.all().map((session) => session.agentId),
+    presenceMs,
+    logger.child({ component: 'presence' }),
+  )
+  if (config.cluster) {
+    repository.assignmentLease = { name: SCHEDULER_LEASE, holder: config.controllerId }
+    cluster = new ClusterCoordinator(
+      repository.cluster,
+      repository,
+      scheduler,
+      { all: () => hub.all(), send: (agentId, message) => hub.send(agentId, message) },
+      logger.child({ component: 'cluster' }),
+      { controllerId: config.controllerId, leaseTtlMs: config.leaseTtlS * 1000, pollMs: 1000, presenceTtlMs: 3 * presenceMs },
+    )
+    await cluster.start()
+  }
 
   const context: ControllerContext = { config, logger, repository, storage, writers, scheduler, hub, live, version: CONTROLLER_VERSION }
   metrics.observeController(context)
@@ -231,13 +272,16 @@ export async function buildController(
     scope.get('/api/agents/v1/ws', { websocket: true, config: { access: Access.agentToken } }, (socket, request) => {
       // The hook above has checked the token; it is checked again while the agent stays connected.
       const token = bearerToken(request)!
-      const stillValid = async () => (await verifyAgentToken(token, config.agentToken, repository)) !== undefined
+      const stillValid = {
+        key: createHash('sha256').update(token).digest('hex'),
+        check: async () => (await verifyAgentToken(token, config.agentToken, repository)) !== undefined,
+      }
       hub.accept(socket, request.ip, stillValid)
     })
   })
-  await app.register((scope) => streamRoutes(scope, context))
+  await app.register((scope) => streamRoutes(scope, context, checks.store))
   await app.register((scope) => agentRoutes(scope, context))
-  await app.register((scope) => queryRoutes(scope, context))
+  await app.register((scope) => queryRoutes(scope, context, checks.store))
   await app.register((scope) => authRoutes(scope, context, auth))
   await app.register((scope) => userRoutes(scope, context))
   await app.register((scope) => agentTokenRoutes(scope, context))
@@ -247,13 +291,18 @@ export async function buildController(
   await app.register((scope) => alertRoutes(scope, context, alerts))
   await app.register((scope) => liveRoutes(scope, context))
   await app.register((scope) => sdkRoutes(scope, context))
+  await app.register((scope) => dashboardRoutes(scope, logger.child({ component: 'dashboard' })))
   live.start()
 
   const close = async (): Promise<void> => {
+    await cluster?.stop()
     scheduler.stop()
+    await presence.stop()
     checks.close()
     live.close()
+    await hub.drainMetrics()
     await hub.closeAll()
+    await ingest?.close()
     await app.close()
     await alerts.stop()
     try {

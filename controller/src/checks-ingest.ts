@@ -1,13 +1,13 @@
 // Stores what the agents' checks send: av results as av_checks rows,
-// playlist summaries as playlist_checks rows, and screenshots as files once
-// all their frames have arrived.
+// playlist summaries as playlist_checks rows, player page results as
+// page_checks rows, and screenshots as files once all their frames have arrived.
 // Results of an assignment that is no longer current are dropped.
 import { join } from 'node:path'
 import type { Logger } from 'pino'
-import type { Av, Playlist, Screenshot } from '@monit/protocol'
+import type { Av, Page, Playlist, Screenshot } from '@monit/protocol'
 import type { ControllerConfig } from './config.ts'
 import type { BatchWriter } from './storage/writer.ts'
-import { avCheckRecord, playlistCheckRecord } from './storage/rows.ts'
+import { avCheckRecord, pageCheckRecord, playlistCheckRecord } from './storage/rows.ts'
 import type { Scheduler } from './scheduler/scheduler.ts'
 import type { AgentSession } from './hub/session.ts'
 import { ScreenshotAssembler } from './screenshots/assembler.ts'
@@ -30,6 +30,8 @@ export class ChecksIngest {
     private readonly log: Logger,
     /** Without it, playlist summaries are dropped. */
     private readonly playlistWriter?: BatchWriter,
+    /** Without it, page check results are only logged. */
+    private readonly pageWriter?: BatchWriter,
   ) {}
 
   av(session: AgentSession, message: Av): void {
@@ -52,6 +54,25 @@ export class ChecksIngest {
     }
     if (!this.playlistWriter.add([playlistCheckRecord(session.agentId, message)])) {
       session.log.error({ stream_id: streamId }, 'playlist row not buffered: playlist_checks writer is full')
+    }
+  }
+
+  /**
+   * Stores a player page check result. The page message has no batch id, so
+   * the row goes through the writer's buffer like an av result.
+   */
+  page(session: AgentSession, message: Page): void {
+    const { stream_id: streamId, epoch } = message
+    const fields = { stream_id: streamId, epoch, ok: message.ok, playing: message.playing, errors: message.errors.length }
+    if (message.ok) session.log.debug(fields, 'page check result')
+    else session.log.info({ ...fields, first_error: message.errors[0]?.text }, 'page check failed')
+    if (this.pageWriter === undefined) return
+    if (!this.scheduler.isCurrent(streamId, session.agentId, epoch)) {
+      session.log.info({ stream_id: streamId, epoch }, 'dropping page check result of an assignment that is no longer current')
+      return
+    }
+    if (!this.pageWriter.add([pageCheckRecord(session.agentId, message)])) {
+      session.log.error({ stream_id: streamId }, 'page row not buffered: page_checks writer is full')
     }
   }
 
@@ -99,6 +120,7 @@ export function createChecksIngest(
   scheduler: Pick<Scheduler, 'isCurrent'>,
   log: Logger,
   playlistWriter?: BatchWriter,
+  pageWriter?: BatchWriter,
 ): ChecksIngest {
   const maxAgeMs = config.screenshotMaxAgeS * 1000
   const store = new ScreenshotStore({
@@ -108,5 +130,5 @@ export function createChecksIngest(
     logger: log,
   })
   store.startSweeping(Math.min(maxAgeMs, MAX_SWEEP_INTERVAL_MS))
-  return new ChecksIngest(avWriter, store, new ScreenshotAssembler(), scheduler, log, playlistWriter)
+  return new ChecksIngest(avWriter, store, new ScreenshotAssembler(), scheduler, log, playlistWriter, pageWriter)
 }

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
 import { isIP } from 'node:net'
+import { hostname } from 'node:os'
+import { randomBytes } from 'node:crypto'
 
 /** Log levels pino accepts. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -17,6 +19,8 @@ export interface ControllerConfig {
   /** ClickHouse server URL (`http(s)://`), or undefined for embedded chDB. */
   clickhouseUrl: string | undefined
   clickhouseDatabase: string
+  /** Cluster (from the ClickHouse servers' remote_servers) that the tables are created on, or undefined for one server. */
+  clickhouseCluster: string | undefined
   ttlDays: number
   /** A fixed agent token accepted besides the ones stored in the repository. */
   agentToken: string | undefined
@@ -24,6 +28,12 @@ export interface ControllerConfig {
   reassignGraceS: number
   /** Load share gap between agents that makes the scheduler move kept streams; 0 turns rebalancing off. */
   rebalanceThreshold: number
+  /** Run as one of several controllers on one MySQL database, with a leader chosen by a lease. */
+  cluster: boolean
+  /** This controller's id in the lease and in the agents' presence. */
+  controllerId: string
+  /** Seconds the scheduler lease lasts without renewal; the leader renews it every third of that. */
+  leaseTtlS: number
   heartbeatIntervalS: number
   /** Seconds between checks that each connected agent's token is still valid. */
   tokenRecheckS: number
@@ -68,6 +78,12 @@ export interface ControllerConfig {
   screenshotMaxAgeS: number
 }
 
+/** Returns an id unique to this process: host name, process id and a random suffix. */
+function defaultControllerId(): string {
+  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'controller'
+  return `${host}-${process.pid}-${randomBytes(3).toString('hex')}`
+}
+
 /** Raised for a setting that is missing or out of range; names the setting. */
 export class ConfigError extends Error {
   readonly setting: string
@@ -92,6 +108,12 @@ export const CONTROLLER_OPTIONS: readonly OptionSpec[] = [
   { flag: 'database', env: 'MONIT_DATABASE', type: 'string', help: 'sqlite:PATH or mysql://user:pass@host:port/db (default sqlite:DATA_DIR/monit.sqlite)' },
   { flag: 'clickhouse', env: 'MONIT_CLICKHOUSE', type: 'string', help: 'ClickHouse server http(s):// URL (default: embedded chDB under DATA_DIR)' },
   { flag: 'clickhouse-database', env: 'MONIT_CLICKHOUSE_DATABASE', type: 'string', help: 'ClickHouse database name (default monit)' },
+  {
+    flag: 'clickhouse-cluster',
+    env: 'MONIT_CLICKHOUSE_CLUSTER',
+    type: 'string',
+    help: 'ClickHouse cluster from remote_servers: tables are created ON CLUSTER as replicated tables behind Distributed ones; needs --clickhouse (default none)',
+  },
   { flag: 'ttl-days', env: 'MONIT_TTL_DAYS', type: 'string', help: 'days ClickHouse keeps rows (default 90)' },
   { flag: 'agent-token', env: 'MONIT_AGENT_TOKEN', type: 'string', help: 'a fixed agent token, besides tokens made with "tokens create"' },
   { flag: 'reassign-grace', env: 'MONIT_REASSIGN_GRACE_S', type: 'string', help: 'seconds before a lost agent\'s streams move (default 10)' },
@@ -124,6 +146,14 @@ export const CONTROLLER_OPTIONS: readonly OptionSpec[] = [
   },
   { flag: 'log-level', env: 'MONIT_LOG_LEVEL', type: 'string', help: `one of ${LOG_LEVELS.join(', ')} (default info)` },
   { flag: 'local-agent', env: 'MONIT_LOCAL_AGENT', type: 'boolean', help: 'also start one agent on this machine' },
+  {
+    flag: 'cluster',
+    env: 'MONIT_CLUSTER',
+    type: 'boolean',
+    help: 'run as one of several controllers sharing one mysql:// database; one at a time places streams, chosen by a lease (default false)',
+  },
+  { flag: 'controller-id', env: 'MONIT_CONTROLLER_ID', type: 'string', help: 'id of this controller among several (default HOSTNAME-PID-RANDOM)' },
+  { flag: 'lease-ttl', env: 'MONIT_LEASE_TTL_S', type: 'string', help: 'seconds the scheduler lease lasts unless renewed, with --cluster (default 10)' },
   {
     flag: 'trusted-proxies',
     env: 'MONIT_TRUSTED_PROXIES',
@@ -325,6 +355,16 @@ export function loadControllerConfig(argv: string[], env: NodeJS.ProcessEnv = pr
     return raw === undefined ? fallback : parseBytes(name, raw)
   }
   const [localAgentName, localAgent = 'false'] = read('local-agent')
+  const [clusterName, clusterRaw = 'false'] = read('cluster')
+  const cluster = parseBoolean(clusterName, clusterRaw)
+  if (cluster && !/^(mysql|mariadb):/i.test(database.trim())) {
+    throw new ConfigError(clusterName, 'needs a mysql:// settings database (--database or MONIT_DATABASE) that every controller shares')
+  }
+  const [controllerIdName, controllerIdRaw] = read('controller-id')
+  const controllerId = controllerIdRaw === undefined || controllerIdRaw === '' ? defaultControllerId() : controllerIdRaw
+  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(controllerId)) {
+    throw new ConfigError(controllerIdName, `"${controllerId.slice(0, 200)}" is not 1 to 128 letters, digits, '.', '_', ':' or '-'`)
+  }
   const [trustedProxiesName, trustedProxies] = read('trusted-proxies')
   const geoipDb = read('geoip-db')[1]
   const [jwtSecretName, jwtSecret] = read('jwt-secret')
@@ -332,6 +372,14 @@ export function loadControllerConfig(argv: string[], env: NodeJS.ProcessEnv = pr
   const clickhouseDatabase = read('clickhouse-database')[1] ?? 'monit'
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(clickhouseDatabase)) {
     throw new ConfigError('MONIT_CLICKHOUSE_DATABASE', `"${clickhouseDatabase}" is not a plain identifier`)
+  }
+  const [clickhouseClusterName, clickhouseClusterRaw] = read('clickhouse-cluster')
+  const clickhouseCluster = clickhouseClusterRaw === undefined || clickhouseClusterRaw === '' ? undefined : clickhouseClusterRaw
+  if (clickhouseCluster !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(clickhouseCluster)) {
+    throw new ConfigError(clickhouseClusterName, `"${clickhouseCluster}" is not a plain identifier (letters, digits, underscore)`)
+  }
+  if (clickhouseCluster !== undefined && (clickhouse === undefined || clickhouse === '')) {
+    throw new ConfigError(clickhouseClusterName, 'needs a ClickHouse server URL (--clickhouse or MONIT_CLICKHOUSE); embedded chDB has no cluster')
   }
 
   return {
@@ -341,10 +389,14 @@ export function loadControllerConfig(argv: string[], env: NodeJS.ProcessEnv = pr
     databaseUrl: checkDatabaseUrl(databaseName, database),
     clickhouseUrl: clickhouse === undefined || clickhouse === '' ? undefined : checkClickhouseUrl(clickhouseName, clickhouse),
     clickhouseDatabase,
+    clickhouseCluster,
     ttlDays: integer('ttl-days', 90, 1, 36500),
     agentToken: read('agent-token')[1] || undefined,
     reassignGraceS: integer('reassign-grace', 10, 0, 3600),
     rebalanceThreshold: fraction('rebalance-threshold', 0.25),
+    cluster,
+    controllerId,
+    leaseTtlS: integer('lease-ttl', 10, 2, 3600),
     heartbeatIntervalS: integer('heartbeat-interval', 15, 1, 3600),
     tokenRecheckS: integer('token-recheck', 30, 1, 3600),
     flushRows: integer('flush-rows', 10000, 1, 1_000_000),

@@ -5,12 +5,18 @@ import type { BatchWriter } from './storage/writer.ts'
 import { metricsRecords, statusRecord } from './storage/rows.ts'
 import type { Scheduler } from './scheduler/scheduler.ts'
 import type { AgentSession } from './hub/session.ts'
+import { ProbeTimeWriter } from './probe-times.ts'
+
+/** Milliseconds between writes of the latest probe times, which the API shows as last_probe_at. */
+const PROBE_TIMES_FLUSH_MS = 1000
 
 /**
  * Turns what agents send into ClickHouse rows and repository updates,
  * dropping results of an assignment that is no longer current.
  */
 export class Ingest {
+  private readonly probeTimes: ProbeTimeWriter
+
   constructor(
     private readonly metricsWriter: BatchWriter,
     private readonly statusWriter: BatchWriter,
@@ -19,7 +25,14 @@ export class Ingest {
     private readonly log: Logger,
     /** Called with each status stored for the stream's current assignment. */
     private readonly onStatus: (agentId: string, message: Status) => void = () => {},
-  ) {}
+  ) {
+    this.probeTimes = new ProbeTimeWriter(repository, PROBE_TIMES_FLUSH_MS, log)
+  }
+
+  /** Stores the probe times still collected. */
+  close(): Promise<void> {
+    return this.probeTimes.close()
+  }
 
   /**
    * Stores one agent batch under its batch id, the deduplication token, so a
@@ -40,7 +53,7 @@ export class Ingest {
       if (row.ts_ms >= (latest.get(row.stream_id)?.ts ?? 0)) latest.set(row.stream_id, { ts: row.ts_ms, epoch: row.epoch })
     }
     for (const [streamId, { ts, epoch }] of latest) {
-      await this.repository.recordProbe(streamId, ts, { epoch, agentId: session.agentId })
+      this.probeTimes.record({ streamId, agentId: session.agentId, epoch, at: ts })
     }
   }
 

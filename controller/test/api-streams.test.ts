@@ -33,6 +33,16 @@ test('create returns the stored stream', async () => {
   assert.is(body.unassigned_reason, 'no agent connected')
 })
 
+test('short interval gets a sample window that fits', async () => {
+  const created = await call('POST', `${base}/fast-1/create`, { url: 'udp://127.0.0.1:5000', probe: { interval_s: 2 } })
+  assert.is(created.status, 201)
+  assert.equal(created.body.probe, { interval_s: 2, sample_s: 1, timeout_s: 10 })
+  const updated = await call('POST', `${base}/fast-1/update`, { probe: { timeout_s: 5 } })
+  assert.is(updated.status, 200)
+  assert.equal(updated.body.probe, { interval_s: 2, sample_s: 1, timeout_s: 5 })
+  assert.is((await call('DELETE', `${base}/fast-1/delete`)).status, 200)
+})
+
 test('create rejects a duplicate id with 409', async () => {
   const { status, body } = await call('POST', `${base}/news-1/create`, { url: 'http://127.0.0.1:9/a.m3u8' })
   assert.is(status, 409)

@@ -130,8 +130,10 @@ test('every protected route declares its roles', async () => {
 
   for (const route of printed) {
     const [method, url] = route.split(' ') as [string, string]
-    // The tree prints a wildcard route such as /api/data* as a bare `*`.
-    const sameUrl = (candidate: string) => (url.startsWith('/') ? candidate === url : candidate.endsWith(url))
+    // The tree prints a wildcard route such as /api/data* as a bare `*`, or as `/*` below the route GET /.
+    const wildcard = url.endsWith('*')
+    const tail = wildcard ? url.slice(url.lastIndexOf('/') + 1) : url
+    const sameUrl = (candidate: string) => (url.startsWith('/') && !wildcard ? candidate === url : candidate.endsWith(tail))
     const entry = declared.find((candidate) => candidate.method === method && sameUrl(candidate.url))
     assert.ok(entry, `${route} is in app.routeAccess()`)
     if (PROTECTED_PATHS.test(entry!.url)) assert.ok(entry!.access !== undefined, `${route} declares config.access`)

@@ -15,6 +15,9 @@ export const STREAM_SCHEMES = ['http', 'https', 'rtmp', 'rtmps', 'srt', 'udp', '
 const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$' })
 const Labels = Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 256 }))
 
+/** Largest error output a status message carries, in characters (the tail is kept). */
+export const MAX_ERROR_OUTPUT_CHARS = 2048
+
 export const StreamStatusValue = Type.Union([
   Type.Literal('up'),
   Type.Literal('degraded'),
@@ -27,7 +30,6 @@ export const ProbeSettings = Type.Object({
   timeout_s: Type.Number({ minimum: 1, maximum: 120 }),
   // The fields below are optional so that performs of older controllers stay
   // valid; an agent uses its own defaults for the ones left out.
-  // TODO: the stream API and repository do not store these per stream yet.
   /** Seconds between picture and sound checks; 0 turns them off. */
   av_interval_s: Type.Optional(Type.Number({ minimum: 0, maximum: 86400 })),
   /** Seconds of media each picture and sound check decodes. */
@@ -38,6 +40,8 @@ export const ProbeSettings = Type.Object({
   page_url: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, pattern: '^https?://' })),
   /** Seconds between page checks; 0 turns them off. */
   page_interval_s: Type.Optional(Type.Number({ minimum: 0, maximum: 86400 })),
+  /** Bit/s below which the stream is degraded as `low bitrate`; no floor without it. */
+  min_bitrate: Type.Optional(Type.Number({ minimum: 0, maximum: 100_000_000_000 })),
 })
 
 export const RunningStream = Type.Object({
@@ -77,6 +81,45 @@ export const Revoke = Type.Object({
   epoch: Type.Integer({ minimum: 0 }),
 })
 
+const TsCount = Type.Integer({ minimum: 0 })
+
+/** One elementary stream that a PMT lists. */
+export const TsStream = Type.Object({
+  pid: Type.Integer({ minimum: 0, maximum: 0x1fff }),
+  stream_type: Type.Integer({ minimum: 0, maximum: 255 }),
+  /** video, audio, subtitle, scte35, data or unknown; only video and audio count for stream health. */
+  kind: Type.String({ maxLength: 16 }),
+  /** FFmpeg's codec name where it has one, such as h264, aac or scte_35. */
+  codec: Type.String({ maxLength: 32 }),
+})
+
+/** One programme of the PAT, with the streams of its PMT (none when the PMT lists none or has not arrived). */
+export const TsProgram = Type.Object({
+  program_number: Type.Integer({ minimum: 0, maximum: 0xffff }),
+  pmt_pid: Type.Integer({ minimum: 0, maximum: 0x1fff }),
+  /** PCR_PID of the PMT; null without a PMT or when it gives 0x1FFF. */
+  pcr_pid: Type.Union([Type.Integer({ minimum: 0, maximum: 0x1fff }), Type.Null()]),
+  streams: Type.Array(TsStream, { maxItems: 32 }),
+})
+
+/**
+ * MPEG-TS analysis of the bytes a probe received: the first-priority error
+ * counts of ETSI TR 101 290 (5.2.1) over the probe's window, and the tables.
+ */
+export const TsSummary = Type.Object({
+  sync_loss: TsCount,
+  /** PAT missing for more than 0.5 s, or another table on PID 0. */
+  pat_error: TsCount,
+  /** A PMT missing for more than 0.5 s. */
+  pmt_error: TsCount,
+  continuity_count_error: TsCount,
+  /** An audio or video PID without packets for longer than the PID timeout. */
+  pid_error: TsCount,
+  /** Some programme's PCR_PID carried a PCR in the window. */
+  pcr: Type.Boolean(),
+  programs: Type.Array(TsProgram, { maxItems: 32 }),
+})
+
 export const MetricsRow = Type.Object({
   stream_id: Id,
   epoch: Type.Integer({ minimum: 0 }),
@@ -92,6 +135,8 @@ export const MetricsRow = Type.Object({
   keyframe_interval: Type.Number({ minimum: 0 }),
   codecs: Type.String({ maxLength: 256 }),
   probe_duration_ms: Type.Integer({ minimum: 0 }),
+  /** Present when the agent analysed the stream's MPEG-TS itself; older agents leave it out. */
+  ts: Type.Optional(TsSummary),
 })
 
 export const Metrics = Type.Object({
@@ -107,6 +152,11 @@ export const Status = Type.Object({
   status: StreamStatusValue,
   reason: Type.String({ maxLength: 2048 }),
   ts_ms: Type.Integer({ minimum: 0 }),
+  /**
+   * Evidence of the change: the tail of the failed probe's ffprobe stderr,
+   * or the player page's errors. Credentials in URLs are replaced by `***`.
+   */
+  error_output: Type.Optional(Type.String({ maxLength: MAX_ERROR_OUTPUT_CHARS })),
 })
 
 /** A stretch of black picture, frozen picture or silence inside a check's window. */
@@ -276,6 +326,9 @@ export type Hello = Type.Static<typeof Hello>
 export type Welcome = Type.Static<typeof Welcome>
 export type Perform = Type.Static<typeof Perform>
 export type Revoke = Type.Static<typeof Revoke>
+export type TsStream = Type.Static<typeof TsStream>
+export type TsProgram = Type.Static<typeof TsProgram>
+export type TsSummary = Type.Static<typeof TsSummary>
 export type MetricsRow = Type.Static<typeof MetricsRow>
 export type Metrics = Type.Static<typeof Metrics>
 export type Status = Type.Static<typeof Status>

@@ -17,6 +17,11 @@ export interface MediaRunOptions {
   maxStdoutBytes?: number
   /** Bytes at the end of stderr kept for error messages (default 8 KiB). */
   stderrTailBytes?: number
+  /**
+   * Receives stdout chunk by chunk as it arrives, for callers that read a
+   * stream while it runs. stdout is then not kept and maxStdoutBytes does not apply.
+   */
+  onStdout?: (chunk: Buffer) => void
 }
 
 export interface MediaRunResult {
@@ -204,6 +209,16 @@ export function runMediaTool(tool: MediaTool, args: string[], options: MediaRunO
     options.signal?.addEventListener('abort', onAbort, { once: true })
 
     child.stdout!.on('data', (chunk: Buffer) => {
+      if (options.onStdout !== undefined) {
+        try {
+          options.onStdout(chunk)
+        } catch {
+          // A failing reader ends the run as an abort instead of crashing the agent.
+          aborted = true
+          if (pid !== undefined) killGroup(pid)
+        }
+        return
+      }
       if (stdoutOverflow) return
       if (stdoutBytes + chunk.length > maxStdout) {
         stdoutChunks.push(chunk.subarray(0, maxStdout - stdoutBytes))

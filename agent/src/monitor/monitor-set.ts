@@ -52,7 +52,7 @@ export interface MonitorSetOptions {
   onPlaylist?: (report: PlaylistReport, epoch: number) => void
   /** Analyser settings of the playlist checks (tests shorten limits). */
   playlistAnalyse?: PlaylistCheckOptions['analyse']
-  /** Bit/s below which a stream is degraded as `low bitrate`; default off. */
+  /** Bit/s below which a stream is degraded as `low bitrate`, for performs without min_bitrate; default off. */
   minBitrate?: number
 }
 
@@ -82,7 +82,8 @@ function sameAssignment(monitor: StreamMonitor, next: StreamAssignment): boolean
     a.av_sample_s === b.av_sample_s &&
     a.screenshot_interval_s === b.screenshot_interval_s &&
     a.page_url === b.page_url &&
-    a.page_interval_s === b.page_interval_s
+    a.page_interval_s === b.page_interval_s &&
+    a.min_bitrate === b.min_bitrate
   )
 }
 
@@ -258,6 +259,7 @@ export class MonitorSet {
     return {
       playlist: this.playlistChecks.get(streamId)?.latest,
       av: this.latestAv.get(streamId),
+      page: this.checks.get(streamId)?.latestPage,
     }
   }
 

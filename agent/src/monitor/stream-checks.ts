@@ -99,6 +99,8 @@ export class StreamChecks {
   /** Last failure reason per check, so a repeated failure is logged once. */
   private readonly failing = new Map<string, string>()
   private stopped = false
+  /** Latest player page check result, which the stream's status takes into account. */
+  private page: PageResult | undefined
 
   constructor(options: StreamChecksOptions) {
     this.options = options
@@ -109,6 +111,11 @@ export class StreamChecks {
     if (avIntervalS > 0) this.add('av', avIntervalS, (signal) => this.runAv(signal))
     if (screenshotIntervalS > 0) this.add('screenshot', screenshotIntervalS, (signal) => this.runScreenshot(signal))
     if (this.pageCheckApplies()) this.add('page', this.settings.pageIntervalS, (signal) => this.runPage(signal))
+  }
+
+  /** Latest player page check result; undefined before the first one. */
+  get latestPage(): PageResult | undefined {
+    return this.page
   }
 
   /** Names of the checks that run, such as ["av", "screenshot"]. */
@@ -175,7 +182,9 @@ export class StreamChecks {
     const ts = Date.now()
     const base = { stream_id: this.assignment.stream_id, epoch: this.assignment.epoch, ts_ms: ts }
     const { jpeg, ...fields } = result
-    this.emit(() => this.options.onPage?.({ ...base, ...fields }))
+    const page: PageResult = { ...base, ...fields }
+    this.page = page
+    this.emit(() => this.options.onPage?.(page))
     if (jpeg === undefined) return
     this.emit(() => this.options.onScreenshot({ ...base, jpeg, source: 'page' }))
   }

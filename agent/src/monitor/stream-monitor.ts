@@ -4,7 +4,8 @@ import type { Logger } from 'pino'
 import type { MetricsRow, ProbeSettings, Status, StreamStatusValue } from '@monit/protocol'
 import type { PlaylistReport } from '../analysis/playlist/report.ts'
 import { probeStream, type ProbeFn, type ProbeResult } from './probe.ts'
-import type { AvResult } from './stream-checks.ts'
+import type { AvResult, PageResult } from './stream-checks.ts'
+import { errorOutputTail } from './error-output.ts'
 import {
   applySample,
   INITIAL_HYSTERESIS,
@@ -30,6 +31,7 @@ export type StatusUpdate = Omit<Status, 'type'>
 export interface CheckResults {
   playlist?: PlaylistReport
   av?: AvResult
+  page?: PageResult
 }
 
 export interface StreamMonitorOptions {
@@ -51,7 +53,7 @@ export interface StreamMonitorOptions {
   staleAfterMs?: number
   /** Latest playlist and av results, combined with each probe into the status. */
   checkResults?: () => CheckResults
-  /** Bit/s below which a stream is degraded as `low bitrate`; default off. */
+  /** Bit/s below which a stream is degraded as `low bitrate`, unless the assignment sets min_bitrate; default off. */
   minBitrate?: number
 }
 
@@ -120,7 +122,7 @@ export class StreamMonitor {
     this.random = options.random ?? Math.random
     this.staleAfterMs = /^https?:/i.test(assignment.url) ? (options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS) : 0
     this.checkResults = options.checkResults ?? (() => ({}))
-    this.minBitrate = options.minBitrate
+    this.minBitrate = assignment.probe.min_bitrate ?? options.minBitrate
   }
 
   /** Starts probing: the first run at a random offset inside the interval. */
@@ -221,13 +223,14 @@ export class StreamMonitor {
         keyframe_interval: m.keyframe_interval,
         codecs: m.codecs,
         probe_duration_ms: m.probe_duration_ms,
+        ...(result.ts === undefined ? {} : { ts: result.ts }),
       })
-      this.judge({ ok: true, bitrate: m.bitrate }, ts)
+      this.judge({ ok: true, bitrate: m.bitrate, continuityErrors: result.ts?.continuity_count_error }, ts)
     } else {
       this.counters.failures++
       // A failed retry is the second bad sample; a failure that cannot be
       // retried is conclusive on its own.
-      this.judge({ ok: false, reason: result.reason, samples: 2 }, ts)
+      this.judge({ ok: false, reason: result.reason, samples: 2, errorOutput: result.stderr }, ts)
     }
   }
 
@@ -237,7 +240,7 @@ export class StreamMonitor {
     const verdict = sampleVerdict({ probe, ...this.checkResults() }, rules)
     this.hysteresis = applySample(this.hysteresis, verdict, outcomeSamples(probe), rules)
     const current = this.hysteresis.current
-    if (current) this.setStatus(current.status, current.reason, ts)
+    if (current) this.setStatus(current.status, current.reason, ts, current.evidence)
   }
 
   /** Whether the window start has stayed the same for staleAfterMs (http(s) only). */
@@ -259,7 +262,8 @@ export class StreamMonitor {
     }
   }
 
-  private setStatus(status: StreamStatusValue, reason: string, ts: number): void {
+  /** Reports a status change, with the bounded and redacted evidence of the sample that made it. */
+  private setStatus(status: StreamStatusValue, reason: string, ts: number, evidence?: string): void {
     const text = reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 1)}…` : reason
     if (status === this.status && text === this.reason) return
     const previous = this.status
@@ -269,7 +273,10 @@ export class StreamMonitor {
     if (status === 'up') this.log.info(fields, previous === undefined ? 'stream up' : `stream ${previous} -> up`)
     else this.log.warn(fields, previous === undefined ? `stream ${status}` : `stream ${previous} -> ${status}`)
     try {
-      this.onStatus({ stream_id: this.streamId, epoch: this.epoch, status, reason: text, ts_ms: ts })
+      const errorOutput = errorOutputTail(evidence)
+      const update: StatusUpdate = { stream_id: this.streamId, epoch: this.epoch, status, reason: text, ts_ms: ts }
+      if (errorOutput !== undefined) update.error_output = errorOutput
+      this.onStatus(update)
     } catch (error) {
       this.log.error({ stream_id: this.streamId, err: error }, 'status callback threw')
     }

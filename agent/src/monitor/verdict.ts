@@ -2,13 +2,15 @@
 // and sound check into a stream status with reasons, and smooths those
 // samples with hysteresis so that one bad sample does not flap the status.
 // Pure: no I/O and no clock.
-import type { Av, StreamStatusValue } from '@monit/protocol'
+import type { Av, Page, StreamStatusValue } from '@monit/protocol'
 import type { PlaylistReport } from '../analysis/playlist/report.ts'
 
 export interface Verdict {
   status: StreamStatusValue
   /** `ok` when up; else the reasons joined with ", ". */
   reason: string
+  /** Evidence of the status: the failed probe's stderr or the player page's errors. */
+  evidence?: string
 }
 
 /** Outcome of a probe run, after its quick retry. */
@@ -17,12 +19,16 @@ export type ProbeOutcome =
       ok: true
       /** Bit/s. */
       bitrate?: number
+      /** Continuity_count_errors in the probe's MPEG-TS; undefined when the agent did not read the TS itself. */
+      continuityErrors?: number
     }
   | {
       ok: false
       reason: string
       /** Bad samples this outcome counts as (default 1); a failed retry makes it 2. */
       samples?: number
+      /** The failed tool's stderr, which the status carries as evidence. */
+      errorOutput?: string
     }
 
 export interface HealthSample {
@@ -30,11 +36,15 @@ export interface HealthSample {
   playlist?: PlaylistReport
   /** The latest av result without its type. */
   av?: Omit<Av, 'type'>
+  /** The latest player page check result without its type. */
+  page?: Omit<Page, 'type'>
 }
 
 export interface VerdictRules {
   /** Bit/s below which the stream is degraded as `low bitrate`; undefined turns it off. */
   minBitrate?: number
+  /** Continuity_count_errors in one probe above which the stream is degraded (default DEFAULT_MAX_CC_ERRORS). */
+  maxContinuityErrors?: number
   /** Consecutive samples a worse status needs (default 2). */
   worseSamples?: number
   /** Consecutive samples a better status needs (default 2). */
@@ -45,20 +55,52 @@ export const REASON_STALE_PLAYLIST = 'stale playlist'
 export const REASON_HIGH_ERROR_SHARE = 'high error share'
 export const REASON_SLOW_SEGMENTS = 'slow segments'
 export const REASON_LOW_BITRATE = 'low bitrate'
+export const REASON_PAGE_LOAD = 'page: load failed'
+export const REASON_PAGE_NO_VIDEO = 'page: no video'
+export const REASON_PAGE_SCRIPT = 'page: script error'
+export const REASON_CONTINUITY_ERRORS = 'continuity errors'
+/** Errors tolerated per probe window, so one glitch of a packet or two does not degrade the stream. */
+export const DEFAULT_MAX_CC_ERRORS = 2
 
 const SEVERITY: Record<StreamStatusValue, number> = { up: 0, degraded: 1, down: 2 }
 
 /** Returns the status one sample shows on its own. */
 export function sampleVerdict(sample: HealthSample, rules: VerdictRules = {}): Verdict {
-  if (!sample.probe.ok) return { status: 'down', reason: sample.probe.reason }
+  if (!sample.probe.ok) return withEvidence({ status: 'down', reason: sample.probe.reason }, sample.probe.errorOutput)
 
   const reasons = [
     ...bitrateReasons(sample.probe.bitrate, rules.minBitrate),
+    ...continuityReasons(sample.probe.continuityErrors, rules.maxContinuityErrors ?? DEFAULT_MAX_CC_ERRORS),
     ...(sample.playlist ? playlistReasons(sample.playlist) : []),
     ...(sample.av ? avReasons(sample.av) : []),
   ]
+  const pageFailures = sample.page ? pageReasons(sample.page) : []
+  reasons.push(...pageFailures)
   if (reasons.length === 0) return { status: 'up', reason: 'ok' }
-  return { status: 'degraded', reason: reasons.join(', ') }
+  const verdict: Verdict = { status: 'degraded', reason: reasons.join(', ') }
+  return pageFailures.length > 0 ? withEvidence(verdict, pageErrorText(sample.page!)) : verdict
+}
+
+function withEvidence(verdict: Verdict, evidence: string | undefined): Verdict {
+  return evidence === undefined || evidence === '' ? verdict : { ...verdict, evidence }
+}
+
+/**
+ * Returns the degraded reasons of a player page check: the page did not
+ * load, no video played, or a script logged a console error or threw.
+ * Failed requests alone, such as a missing image, are not a reason.
+ */
+export function pageReasons(page: Omit<Page, 'type'>): string[] {
+  const reasons: string[] = []
+  if (page.load_ms === null) reasons.push(REASON_PAGE_LOAD)
+  else if (!page.playing) reasons.push(REASON_PAGE_NO_VIDEO)
+  if (page.errors.some((error) => error.kind === 'console' || error.kind === 'exception')) reasons.push(REASON_PAGE_SCRIPT)
+  return reasons
+}
+
+/** Returns the page's errors as `kind: text` lines. */
+function pageErrorText(page: Omit<Page, 'type'>): string {
+  return page.errors.map((error) => `${error.kind}: ${error.text}`).join('\n')
 }
 
 /** Returns the degraded reasons of a playlist report. */
@@ -90,6 +132,10 @@ export function avReasons(av: Omit<Av, 'type'>): string[] {
 function bitrateReasons(bitrate: number | undefined, floor: number | undefined): string[] {
   if (floor === undefined || bitrate === undefined) return []
   return bitrate < floor ? [REASON_LOW_BITRATE] : []
+}
+
+function continuityReasons(errors: number | undefined, max: number): string[] {
+  return errors !== undefined && errors > max ? [REASON_CONTINUITY_ERRORS] : []
 }
 
 /** Reported status and the run of samples that point away from it. */

@@ -28,7 +28,17 @@ interface Stream {
   pinned_agent_id: string | null
   labels: Record<string, string>
   required_labels: Record<string, string>
-  probe: { interval_s: number; sample_s: number; timeout_s: number }
+  probe: {
+    interval_s: number
+    sample_s: number
+    timeout_s: number
+    av_interval_s?: number
+    av_sample_s?: number
+    screenshot_interval_s?: number
+    page_url?: string
+    page_interval_s?: number
+    min_bitrate?: number
+  }
   assignments: { agent_id: string; slot: string; status: string | null }[]
   created_at: string
   updated_at: string
@@ -55,6 +65,10 @@ function printStream(stream: Stream): void {
       ['agents', text(agents)],
       ['unassigned', text(stream.unassigned_reason)],
       ['probe', `every ${probe.interval_s} s, sample ${probe.sample_s} s, timeout ${probe.timeout_s} s`],
+      ['av check', checkText(probe.av_interval_s, probe.av_sample_s === undefined ? '' : `, sample ${probe.av_sample_s} s`)],
+      ['screenshots', checkText(probe.screenshot_interval_s, '')],
+      ['player page', probe.page_url === undefined ? '-' : `${probe.page_url} (${checkText(probe.page_interval_s, '')})`],
+      ['min bitrate', probe.min_bitrate === undefined ? '-' : `${probe.min_bitrate} bit/s`],
       ['weight', String(stream.weight)],
       ['pinned agent', text(stream.pinned_agent_id)],
       ['labels', labelsText(stream.labels)],
@@ -63,6 +77,13 @@ function printStream(stream: Stream): void {
       ['updated', stream.updated_at],
     ]),
   )
+}
+
+/** Describes a check's interval setting: unset (agent default), off, or every N s. */
+function checkText(intervalS: number | undefined, extra: string): string {
+  if (intervalS === undefined) return `agent default${extra}`
+  if (intervalS === 0) return 'off'
+  return `every ${intervalS} s${extra}`
 }
 
 const streamFlags = {
@@ -74,6 +95,12 @@ const streamFlags = {
   require: { type: 'string', multiple: true },
   weight: { type: 'string' },
   pin: { type: 'string' },
+  'av-interval': { type: 'string' },
+  'av-sample': { type: 'string' },
+  'screenshot-interval': { type: 'string' },
+  'page-url': { type: 'string' },
+  'page-interval': { type: 'string' },
+  'min-bitrate': { type: 'string' },
 } as const
 
 const streamFlagHelp = `Flags:
@@ -84,7 +111,16 @@ const streamFlagHelp = `Flags:
   --timeout S      seconds before a probe times out (1 to 120)
   --require k=v    agent label the stream requires; repeat for more (on update, replaces all)
   --weight N       load units the stream puts on an agent (1 to 10000)
-  --pin AGENT      run only on this agent; on update, --pin '' removes the pin`
+  --pin AGENT      run only on this agent; on update, --pin '' removes the pin
+  --av-interval S  seconds between picture and sound checks (0 turns them off, up to 86400)
+  --av-sample S    seconds of media each picture and sound check decodes (1 to 120)
+  --screenshot-interval S
+                   seconds between screenshots (0 turns them off, up to 86400)
+  --page-url URL   http(s) web player page that the agent loads in headless Chromium
+  --page-interval S
+                   seconds between player page checks (0 turns them off, up to 86400)
+  --min-bitrate N  bit/s below which the stream is degraded as "low bitrate"
+The check flags given as '' on update clear the setting, so the agent's default applies.`
 
 interface StreamFlagValues {
   url?: string
@@ -95,7 +131,22 @@ interface StreamFlagValues {
   require?: string[]
   weight?: string
   pin?: string
+  'av-interval'?: string
+  'av-sample'?: string
+  'screenshot-interval'?: string
+  'page-url'?: string
+  'page-interval'?: string
+  'min-bitrate'?: string
 }
+
+/** The check settings' flags and the probe fields they set; '' sends null, which clears the setting. */
+const CHECK_FLAGS = [
+  ['av-interval', 'av_interval_s'],
+  ['av-sample', 'av_sample_s'],
+  ['screenshot-interval', 'screenshot_interval_s'],
+  ['page-interval', 'page_interval_s'],
+  ['min-bitrate', 'min_bitrate'],
+] as const
 
 /** Builds the create or update body from the flags, leaving out the ones not given. */
 function streamBody(values: StreamFlagValues): Record<string, unknown> {
@@ -109,7 +160,13 @@ function streamBody(values: StreamFlagValues): Record<string, unknown> {
   if (weight !== undefined) body.weight = weight
   if (values.pin !== undefined) body.pinned_agent_id = values.pin === '' ? null : values.pin
 
-  const probe: Record<string, number> = {}
+  const probe: Record<string, number | string | null> = {}
+  for (const [flag, field] of CHECK_FLAGS) {
+    const value = values[flag]
+    if (value !== undefined) probe[field] = value === '' ? null : parseInteger(value, flag)!
+  }
+  const pageUrl = values['page-url']
+  if (pageUrl !== undefined) probe.page_url = pageUrl === '' ? null : pageUrl
   const interval = parseInteger(values.interval, 'interval')
   const sample = parseInteger(values.sample, 'sample')
   const timeout = parseInteger(values.timeout, 'timeout')

@@ -253,6 +253,13 @@ export const EventsResponse = Type.Object({
   truncated: Truncated,
 })
 
+/** A stored screenshot, fetched with GET `url`. */
+export const ScreenshotReference = Type.Object({
+  ts: Type.String({ description: 'Grab time, ISO 8601.' }),
+  ts_ms: Type.Number(),
+  url: Type.String(),
+})
+
 export const StatusesResponse = Type.Object({
   ...windowFields,
   rows: Type.Array(
@@ -263,6 +270,40 @@ export const StatusesResponse = Type.Object({
       epoch: Type.Integer(),
       status: Type.String(),
       reason: Type.String(),
+      error_output: Type.String({
+        description: "Tail of the failed probe's ffprobe stderr, or the player page's errors, with credentials removed; empty when the agent sent none.",
+      }),
+      screenshot: Type.Union([ScreenshotReference, Type.Null()], {
+        description: 'The stored screenshot closest in time to the change (within 5 minutes), or null.',
+      }),
+    }),
+  ),
+  truncated: Type.Boolean({ description: 'More rows matched than `limit`.' }),
+})
+
+export const PageChecksQuery = Type.Object(
+  { ...rangeProperties, limit: Limit(DEFAULT_ROW_LIMIT, MAX_ROW_LIMIT, 'Most rows returned.') },
+  { additionalProperties: false },
+)
+
+const PageError = Type.Object({
+  kind: Type.String({ description: 'console, request, exception, load or no_video.' }),
+  text: Type.String(),
+})
+
+export const PageChecksResponse = Type.Object({
+  ...windowFields,
+  rows: Type.Array(
+    Type.Object({
+      stream_id: Type.String(),
+      ts: Type.String({ description: 'End of the check.' }),
+      agent_id: Type.String(),
+      epoch: Type.Integer(),
+      ok: Type.Boolean({ description: 'The page loaded and its video played.' }),
+      playing: Type.Boolean({ description: "A <video> element's currentTime advanced." }),
+      load_ms: NullableNumber,
+      time_to_play_ms: NullableNumber,
+      errors: Type.Array(PageError),
     }),
   ),
   truncated: Type.Boolean({ description: 'More rows matched than `limit`.' }),

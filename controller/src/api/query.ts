@@ -8,7 +8,9 @@ import { Access } from '../auth/roles.ts'
 import { StorageUnavailable } from '../errors.ts'
 import { readEventBuckets, readEventRows } from '../query/events.ts'
 import { readMetricsBuckets, readMetricsRows } from '../query/metrics.ts'
+import { readPageCheckRows } from '../query/page-checks.ts'
 import { readStatusRows } from '../query/statuses.ts'
+import type { ScreenshotStore } from '../screenshots/store.ts'
 import { readSummaries } from '../query/summary.ts'
 import { peaksOf, readGeo, readPlatforms, readUniqueViewers, readViewerBuckets } from '../query/viewers.ts'
 import { resolveWindow, splitListParameter, type QueryWindow } from '../query/window.ts'
@@ -22,6 +24,8 @@ import {
   GeoResponse,
   MetricsQuery,
   MetricsResponse,
+  PageChecksQuery,
+  PageChecksResponse,
   PlatformQuery,
   PlatformResponse,
   RangeQuery,
@@ -68,8 +72,11 @@ function windowFields(window: QueryWindow) {
   return { stream_ids: [...window.streamIds], from: window.from.toISOString(), to: window.to.toISOString() }
 }
 
-/** Registers the query routes. Each one needs a signed-in user of any role. */
-export async function queryRoutes(app: FastifyInstance, context: ControllerContext): Promise<void> {
+/**
+ * Registers the query routes. Each one needs a signed-in user of any role.
+ * With a screenshot store, status rows name the screenshot closest to them.
+ */
+export async function queryRoutes(app: FastifyInstance, context: ControllerContext, screenshots?: ScreenshotStore): Promise<void> {
   app.addHook('preValidation', splitListParameters)
   app.setErrorHandler(rejectUnreachableStorage)
   const api = app.withTypeProvider<TypeBoxTypeProvider>()
@@ -163,7 +170,17 @@ export async function queryRoutes(app: FastifyInstance, context: ControllerConte
     routeOptions('Status changes in the range', StatusesQuery, StatusesResponse),
     async (request) => {
       const window = resolveWindow(request.query)
-      const { rows, truncated } = await readStatusRows(storage, window, request.query.limit ?? DEFAULT_ROW_LIMIT)
+      const { rows, truncated } = await readStatusRows(storage, window, request.query.limit ?? DEFAULT_ROW_LIMIT, screenshots)
+      return { ...windowFields(window), rows, truncated }
+    },
+  )
+
+  api.get(
+    '/api/query/page-checks/v1',
+    routeOptions('Player page check rows in the range', PageChecksQuery, PageChecksResponse),
+    async (request) => {
+      const window = resolveWindow(request.query)
+      const { rows, truncated } = await readPageCheckRows(storage, window, request.query.limit ?? DEFAULT_ROW_LIMIT)
       return { ...windowFields(window), rows, truncated }
     },
   )

@@ -41,11 +41,43 @@ const SchedulingInput = {
 
 export const DesiredState = Type.Union([Type.Literal('up'), Type.Literal('down')])
 
+/** Maximum check interval, in seconds (one day). */
+export const MAX_CHECK_INTERVAL_S = 86_400
+/** Maximum min_bitrate, in bit/s (100 Gbit/s). */
+export const MAX_MIN_BITRATE = 100_000_000_000
+
+/**
+ * The optional check settings, each one also sent in the perform's `probe`.
+ * A stream without one gets the agent's default. Each non-null branch comes
+ * first so that a 400 names the field, and null clears the setting on update.
+ */
+const CheckSettings = {
+  av_interval_s: Type.Integer({ minimum: 0, maximum: MAX_CHECK_INTERVAL_S, description: 'Seconds between picture and sound checks; 0 turns them off.' }),
+  av_sample_s: Type.Integer({ minimum: 1, maximum: 120, description: 'Seconds of media each picture and sound check decodes.' }),
+  screenshot_interval_s: Type.Integer({ minimum: 0, maximum: MAX_CHECK_INTERVAL_S, description: 'Seconds between screenshots; 0 turns them off.' }),
+  page_url: Type.String({ minLength: 1, maxLength: 4096, description: 'http(s) URL of a web player page that the agent loads in headless Chromium.' }),
+  page_interval_s: Type.Integer({ minimum: 0, maximum: MAX_CHECK_INTERVAL_S, description: 'Seconds between player page checks; 0 turns them off.' }),
+  min_bitrate: Type.Integer({ minimum: 1, maximum: MAX_MIN_BITRATE, description: 'Bit/s below which the stream is degraded as `low bitrate`.' }),
+}
+
+type CheckSettingName = keyof typeof CheckSettings
+
+function nullableSettings() {
+  const entries = Object.entries(CheckSettings).map(([name, schema]) => [name, Type.Optional(Type.Union([schema, Type.Null()]))])
+  return Object.fromEntries(entries) as { [K in CheckSettingName]: Type.TOptional<Type.TUnion<[(typeof CheckSettings)[K], Type.TNull]>> }
+}
+
+function optionalSettings() {
+  const entries = Object.entries(CheckSettings).map(([name, schema]) => [name, Type.Optional(schema)])
+  return Object.fromEntries(entries) as { [K in CheckSettingName]: Type.TOptional<(typeof CheckSettings)[K]> }
+}
+
 const ProbeInput = Type.Object(
   {
     interval_s: Type.Optional(Type.Integer({ minimum: 2, maximum: 3600 })),
     sample_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 60 })),
     timeout_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 120 })),
+    ...nullableSettings(),
   },
   { additionalProperties: false },
 )
@@ -96,7 +128,8 @@ export const StreamView = Type.Object({
   id: Type.String(),
   url: Type.String(),
   desired_state: DesiredState,
-  probe: Type.Object({ interval_s: Type.Number(), sample_s: Type.Number(), timeout_s: Type.Number() }),
+  /** Probe and check settings; an optional setting that is unset is left out. */
+  probe: Type.Object({ interval_s: Type.Number(), sample_s: Type.Number(), timeout_s: Type.Number(), ...optionalSettings() }),
   labels: Type.Record(Type.String(), Type.String()),
   required_labels: Type.Record(Type.String(), Type.String()),
   weight: Type.Number(),
@@ -113,6 +146,11 @@ export const StreamView = Type.Object({
   status_reason: NullableString,
   status_at: NullableString,
   last_probe_at: NullableString,
+  /**
+   * The stored screenshot closest to status_at (within 5 minutes), or null.
+   * Only GET of one stream gives it, so that a list reads no screenshot folders.
+   */
+  status_screenshot: Type.Optional(Type.Union([Type.Object({ ts: Type.String(), ts_ms: Type.Number(), url: Type.String() }), Type.Null()])),
   created_at: Type.String(),
   updated_at: Type.String(),
 })

@@ -5,6 +5,8 @@ import { checkStreamUrl } from '@monit/protocol'
 import { InvalidField, StreamExists, StreamNotFound } from '../errors.ts'
 import type { ControllerContext, StoredStream } from '../context.ts'
 import { Access } from '../auth/roles.ts'
+import { closestScreenshots } from '../screenshots/evidence.ts'
+import type { ScreenshotStore } from '../screenshots/store.ts'
 import { ErrorBody, StreamCreateBody, StreamIdParams, StreamList, StreamUpdateBody, StreamView } from './schemas.ts'
 
 const base = '/api/state/streams/v1'
@@ -38,16 +40,59 @@ function checkScheduling(body: SchedulingFields, current?: StoredStream): void {
   }
 }
 
-function checkProbe(probe: { interval_s?: number; sample_s?: number } | undefined, current?: StoredStream): void {
-  const interval = probe?.interval_s ?? current?.probe.interval_s
-  const sample = probe?.sample_s ?? current?.probe.sample_s
-  if (interval !== undefined && sample !== undefined && sample >= interval) {
-    throw new InvalidField('body/probe/sample_s', `sample window of ${sample} s must be shorter than the interval of ${interval} s`)
+interface ProbeFields {
+  interval_s?: number
+  sample_s?: number
+  av_interval_s?: number | null
+  av_sample_s?: number | null
+  page_url?: string | null
+}
+
+/** Returns the setting as it will be after the request: the body's value, null when cleared, else the stored one. */
+function settingAfter<K extends keyof ProbeFields>(probe: ProbeFields | undefined, current: StoredStream | undefined, key: K) {
+  const requested = probe?.[key]
+  if (requested !== undefined) return requested
+  return (current?.probe as ProbeFields | undefined)?.[key]
+}
+
+function checkPageUrl(url: string | null | undefined): void {
+  if (url === null || url === undefined) return
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new InvalidField('body/probe/page_url', `"${url.slice(0, 200)}" is not a valid URL; give an http:// or https:// address`)
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new InvalidField('body/probe/page_url', `scheme "${parsed.protocol.slice(0, -1)}" is not allowed; the player page must be an http:// or https:// URL`)
+  }
+  // Agents accept only this exact prefix (the protocol's pattern), so "HTTP://" or a leading space is rejected here.
+  if (!/^https?:\/\//.test(url)) {
+    throw new InvalidField('body/probe/page_url', 'the URL must start with http:// or https:// in lower case, without spaces before it')
   }
 }
 
-/** Registers the stream state routes. */
-export async function streamRoutes(app: FastifyInstance, context: ControllerContext): Promise<void> {
+/** Checks the probe settings together, as they will be after the request. */
+function checkProbe(probe: ProbeFields | undefined, current?: StoredStream): void {
+  const interval = settingAfter(probe, current, 'interval_s')
+  const sample = settingAfter(probe, current, 'sample_s')
+  if (interval !== undefined && sample !== undefined && sample >= interval) {
+    throw new InvalidField('body/probe/sample_s', `sample window of ${sample} s must be shorter than the interval of ${interval} s`)
+  }
+  const avInterval = settingAfter(probe, current, 'av_interval_s')
+  const avSample = settingAfter(probe, current, 'av_sample_s')
+  if (typeof avInterval === 'number' && typeof avSample === 'number' && avInterval > 0 && avSample >= avInterval) {
+    const text = `picture and sound sample of ${avSample} s must be shorter than their interval of ${avInterval} s`
+    throw new InvalidField(probe?.av_sample_s !== undefined ? 'body/probe/av_sample_s' : 'body/probe/av_interval_s', text)
+  }
+  checkPageUrl(probe?.page_url)
+}
+
+/**
+ * Registers the stream state routes. With a screenshot store, GET of one
+ * stream names the screenshot closest to its status change.
+ */
+export async function streamRoutes(app: FastifyInstance, context: ControllerContext, screenshots?: ScreenshotStore): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>()
   const { repository, scheduler } = context
 
@@ -71,7 +116,11 @@ export async function streamRoutes(app: FastifyInstance, context: ControllerCont
     `${base}/:id`,
     { config: { access: Access.read }, schema: { params: StreamIdParams, response: { 200: StreamView, ...errors } } },
     async (request) => {
-      return view(await load(request.params.id))
+      const stream = await load(request.params.id)
+      if (screenshots === undefined) return view(stream)
+      const statusAt = stream.status_at === null ? undefined : Date.parse(stream.status_at)
+      const [closest] = statusAt === undefined ? [null] : await closestScreenshots(screenshots, [{ stream_id: stream.id, ts_ms: statusAt }])
+      return { ...view(stream), status_screenshot: closest ?? null }
     },
   )
 
@@ -90,7 +139,7 @@ export async function streamRoutes(app: FastifyInstance, context: ControllerCont
 
       const stream = await repository.createStream({ id, ...request.body })
       request.log.info({ stream_id: id, desired_state: stream.desired_state, weight: stream.weight }, 'stream created')
-      await scheduler.reconcile()
+      await scheduler.streamCreated(id)
       reply.code(201)
       return view((await repository.getStream(id)) ?? stream)
     },
@@ -125,7 +174,7 @@ export async function streamRoutes(app: FastifyInstance, context: ControllerCont
         await load(id)
         await repository.setDesiredState(id, state)
         request.log.info({ stream_id: id, desired_state: state }, 'stream desired state changed')
-        await scheduler.reconcile()
+        await scheduler.streamChanged(id)
         return view(await load(id))
       },
     )

@@ -3,7 +3,6 @@ import type { Logger } from 'pino'
 import {
   CloseCode,
   decodeAgentMessage,
-  keepAlive,
   MISSED_PONGS_LIMIT,
   encodeMessage,
   MAX_FRAME_BYTES,
@@ -14,6 +13,7 @@ import {
   type Hello,
   type Av,
   type Metrics,
+  type Page,
   type Playlist,
   type Screenshot,
   type Status,
@@ -22,7 +22,10 @@ import { AgentSession } from './session.ts'
 
 /** Callbacks the hub needs from the rest of the controller. */
 export interface HubHandlers {
-  /** Stores an agent's accepted hello; called before the welcome is sent. */
+  /**
+   * Stores an agent's accepted hello; called right after the welcome is
+   * sent, before the agent's next messages are handled.
+   */
   agentConnected(session: AgentSession): Promise<void>
   agentDisconnected(session: AgentSession): Promise<void>
   /** Stores a metrics batch; the hub acknowledges it once this resolves. */
@@ -35,6 +38,8 @@ export interface HubHandlers {
   playlist?(session: AgentSession, message: Playlist): void | Promise<void>
   /** Takes one screenshot frame; without this handler the hub ignores the frames. */
   screenshot?(session: AgentSession, message: Screenshot): Promise<void>
+  /** Stores a player page check result; without this handler the hub only logs the results. */
+  page?(session: AgentSession, message: Page): void | Promise<void>
 }
 
 export interface HubOptions {
@@ -61,12 +66,31 @@ export class AgentHub {
   private readonly sessions = new Map<string, AgentSession>()
   /** Disconnect handlers still running, awaited by closeAll. */
   private readonly closing = new Set<Promise<void>>()
+  /** Every open agent socket, with or without a hello, and its liveness state. */
+  private readonly sockets = new Map<WebSocket, SocketState>()
   private readonly options: Required<HubOptions>
   private readonly log: Logger
+  /**
+   * `agent id\nbatch id` of the last RECENT_BATCHES batches stored, oldest
+   * first. An agent that restarts resends the batches whose ack it did not
+   * get, and those are acknowledged again without being stored twice.
+   */
+  private readonly recentBatches = new Set<string>()
+  /** Metrics batches being stored; their acks go out when they finish. */
+  private readonly storing = new Set<Promise<void>>()
+  /** Set at shutdown: new metrics batches get a not_ready error, so that agents send them to another controller. */
+  private draining = false
+  /** One timer pings every socket, rather than one timer per connection. */
+  private readonly pingTimer: NodeJS.Timeout
+  private readonly tokenTimer: NodeJS.Timeout
 
   constructor(options: HubOptions) {
     this.options = { helloTimeoutS: 10, maxInvalidFrames: 20, pingIntervalMs: options.heartbeatIntervalS * 1000, tokenRecheckMs: 30_000, ...options }
     this.log = options.logger
+    this.pingTimer = setInterval(() => this.pingAll(), this.options.pingIntervalMs)
+    this.pingTimer.unref()
+    this.tokenTimer = setInterval(() => void this.recheckTokens(), this.options.tokenRecheckMs)
+    this.tokenTimer.unref()
   }
 
   get size(): number {
@@ -87,16 +111,17 @@ export class AgentHub {
   }
 
   /** Serves one authenticated socket until it closes. */
-  accept(socket: WebSocket, remoteAddress: string, tokenStillValid?: () => Promise<boolean>): void {
+  accept(socket: WebSocket, remoteAddress: string, tokenStillValid?: TokenCheck): void {
     let session: AgentSession | undefined
     let invalidFrames = 0
     let log = this.log.child({ remote_address: remoteAddress })
-    const tokenTimer = tokenStillValid === undefined ? undefined : this.recheckToken(socket, tokenStillValid, () => log)
     // Messages are handled one at a time, in order, so an ack never overtakes a write.
     let queue = Promise.resolve()
 
-    keepAlive(socket, this.options.pingIntervalMs, () => {
-      log.warn({ missed_pongs: MISSED_PONGS_LIMIT }, 'agent stopped responding to pings; dropping its connection')
+    const state: SocketState = { missedPongs: 0, tokenStillValid, log: () => log }
+    this.sockets.set(socket, state)
+    socket.on('pong', () => {
+      state.missedPongs = 0
     })
 
     const helloTimer = setTimeout(() => {
@@ -105,7 +130,14 @@ export class AgentHub {
     }, this.options.helloTimeoutS * 1000)
 
     socket.on('message', (data: RawData, isBinary: boolean) => {
-      const frame = isBinary ? Buffer.concat(toBuffers(data)) : Buffer.concat(toBuffers(data)).toString()
+      // Heartbeats are most frames, and only refresh the last-seen time, so they skip the queue and the schema check.
+      if (session !== undefined && !isBinary && isHeartbeatFrame(data)) {
+        session.lastSeenMs = Date.now()
+        this.options.handlers.heartbeat(session)
+        return
+      }
+      const buffer = frameBuffer(data)
+      const frame = isBinary ? buffer : buffer.toString()
       const decoded = decodeAgentMessage(frame, MAX_FRAME_BYTES)
       if (!decoded.ok) {
         invalidFrames += 1
@@ -135,7 +167,7 @@ export class AgentHub {
 
     socket.on('close', (code: number, reason: Buffer) => {
       clearTimeout(helloTimer)
-      clearInterval(tokenTimer)
+      this.sockets.delete(socket)
       if (session === undefined) return
       const closed = session
       log.info({ code, reason: reason.toString() }, 'agent disconnected')
@@ -154,10 +186,26 @@ export class AgentHub {
   }
 
   /**
+   * Stops taking metrics batches and waits (at most timeoutMs) until the
+   * batches being stored are stored and acknowledged. Call before closeAll,
+   * so that no batch is stored here without its ack and stored again by
+   * the controller the agent reconnects to.
+   */
+  async drainMetrics(timeoutMs = 5000): Promise<void> {
+    this.draining = true
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<void>((done) => (timer = setTimeout(done, timeoutMs)))
+    await Promise.race([Promise.all(this.storing), timeout])
+    clearTimeout(timer)
+  }
+
+  /**
    * Closes every agent connection, telling agents the controller is going
    * away, and waits (at most timeoutMs) until their disconnects are recorded.
    */
   async closeAll(timeoutMs = 5000): Promise<void> {
+    clearInterval(this.pingTimer)
+    clearInterval(this.tokenTimer)
     const sessions = [...this.sessions.values()]
     const closed = sessions.map((session) => new Promise<void>((done) => session.onClose(done)))
     for (const session of sessions) session.close(CloseCode.goingAway, 'controller shutting down')
@@ -196,7 +244,8 @@ export class AgentHub {
     const sessionLog = this.log.child({ agent_id: hello.agent_id })
     const session = new AgentSession(socket, hello, remoteAddress, sessionLog)
     this.sessions.set(hello.agent_id, session)
-    await this.options.handlers.agentConnected(session)
+    // The welcome goes out at once. Storing the hello and the orders that
+    // follow it run after, and the agent's next messages wait for them.
     session.send({
       type: 'welcome',
       protocol: PROTOCOL_VERSION,
@@ -207,16 +256,25 @@ export class AgentHub {
       { name: hello.name, version: hello.version, capacity: hello.capacity, running: hello.streams.length, remote_address: remoteAddress },
       'agent connected',
     )
+    try {
+      await this.options.handlers.agentConnected(session)
+    } catch (error) {
+      sessionLog.error({ err: error }, 'recording the agent connection failed; closing it so that the agent reconnects')
+      session.close(INTERNAL_ERROR, 'controller could not record the connection')
+    }
     return session
   }
 
   private async dispatch(session: AgentSession, message: AgentMessage): Promise<void> {
-    session.lastSeen = new Date()
+    session.lastSeenMs = Date.now()
     switch (message.type) {
-      case 'metrics':
+      case 'metrics': {
         // Not awaited: a slow write must not hold up this agent's other messages.
-        void this.storeMetrics(session, message)
+        const stored = this.storeMetrics(session, message)
+        this.storing.add(stored)
+        void stored.finally(() => this.storing.delete(stored))
         return
+      }
 
       case 'status':
         await this.options.handlers.status(session, message)
@@ -235,8 +293,11 @@ export class AgentHub {
         return
 
       case 'page':
-        // TODO: store page check results in ClickHouse; they are only logged for now.
-        // Page screenshots (source 'page') still go to the stream's screenshot store.
+        // Page screenshots (source 'page') arrive as screenshot frames and go to the stream's screenshot store.
+        if (this.options.handlers.page !== undefined) {
+          await this.options.handlers.page(session, message)
+          return
+        }
         session.log.info(
           { stream_id: message.stream_id, epoch: message.epoch, ok: message.ok, playing: message.playing, errors: message.errors },
           'page check result',
@@ -257,24 +318,66 @@ export class AgentHub {
     }
   }
 
-  /** Closes the socket once its agent token has been revoked (a token made by the CLI can be). */
-  private recheckToken(socket: WebSocket, stillValid: () => Promise<boolean>, log: () => Logger): NodeJS.Timeout {
-    const timer = setInterval(() => {
-      stillValid().then(
-        (valid) => {
-          if (valid) return
-          log().warn('agent token was revoked; closing the connection')
-          this.reject(socket, 'unauthorized', 'agent token revoked', CloseCode.unauthorized)
-        },
-        (error: unknown) => log().warn({ err: error }, 'checking the agent token failed; keeping the connection'),
-      )
-    }, this.options.tokenRecheckMs)
-    timer.unref()
-    return timer
+  /** Pings every socket and terminates those that missed MISSED_PONGS_LIMIT pongs in a row. */
+  private pingAll(): void {
+    for (const [socket, state] of this.sockets) {
+      if (state.missedPongs >= MISSED_PONGS_LIMIT) {
+        state.log().warn({ missed_pongs: MISSED_PONGS_LIMIT }, 'agent stopped responding to pings; dropping its connection')
+        this.sockets.delete(socket)
+        socket.terminate()
+        continue
+      }
+      state.missedPongs += 1
+      try {
+        socket.ping()
+      } catch {
+        // The socket is closing; its close event removes it.
+      }
+    }
+  }
+
+  /**
+   * Closes the sockets whose agent token has been revoked (a token made by
+   * the CLI can be). Sockets that share one token share one check.
+   */
+  private async recheckTokens(): Promise<void> {
+    const byCheck = new Map<string, Array<[WebSocket, SocketState]>>()
+    for (const entry of this.sockets) {
+      const check = entry[1].tokenStillValid
+      if (check === undefined) continue
+      const list = byCheck.get(check.key)
+      if (list === undefined) byCheck.set(check.key, [entry])
+      else list.push(entry)
+    }
+    for (const entries of byCheck.values()) {
+      const [, first] = entries[0]!
+      let valid: boolean
+      try {
+        valid = await first.tokenStillValid!.check()
+      } catch (error) {
+        first.log().warn({ err: error, connections: entries.length }, 'checking the agent token failed; keeping the connections')
+        continue
+      }
+      if (valid) continue
+      for (const [socket, state] of entries) {
+        state.log().warn('agent token was revoked; closing the connection')
+        this.reject(socket, 'unauthorized', 'agent token revoked', CloseCode.unauthorized)
+      }
+    }
   }
 
   /** Acknowledges a batch once stored, or tells the agent to resend it later. */
   private async storeMetrics(session: AgentSession, message: Metrics): Promise<void> {
+    if (this.draining) {
+      session.send({ type: 'error', code: 'not_ready', message: 'controller shutting down; resend the metrics batch later', batch_id: message.batch_id })
+      return
+    }
+    const key = `${session.agentId}\n${message.batch_id}`
+    if (this.recentBatches.has(key)) {
+      session.log.info({ batch_id: message.batch_id }, 'metrics batch was already stored; acknowledging it again')
+      session.send({ type: 'ack', batch_id: message.batch_id })
+      return
+    }
     try {
       await this.options.handlers.metrics(session, message)
     } catch (error) {
@@ -282,6 +385,8 @@ export class AgentHub {
       session.send({ type: 'error', code: 'not_ready', message: 'metrics batch not stored; resend it later', batch_id: message.batch_id })
       return
     }
+    this.recentBatches.add(key)
+    if (this.recentBatches.size > RECENT_BATCHES) this.recentBatches.delete(this.recentBatches.values().next().value!)
     session.send({ type: 'ack', batch_id: message.batch_id })
   }
 
@@ -292,12 +397,47 @@ export class AgentHub {
   }
 }
 
+/**
+ * Batches remembered per controller process to acknowledge resent ones without storing them again; about 100 bytes each.
+ * NOTE: a batch stored by a controller that dies before its ack goes out is stored again by the controller the agent
+ * moves to, unless ClickHouse drops it by its insert_deduplication_token (chDB and recent servers do, 18.16 does not).
+ */
+const RECENT_BATCHES = 50_000
+
+/** WebSocket close code 1011: the server met a condition that kept it from serving the connection. */
+const INTERNAL_ERROR = 1011
+
+/** A recheck of the token a socket connected with; sockets with the same key share one check. */
+export interface TokenCheck {
+  /** Identifies the token without containing it, such as a hash of it. */
+  key: string
+  check(): Promise<boolean>
+}
+
+interface SocketState {
+  missedPongs: number
+  tokenStillValid: TokenCheck | undefined
+  log(): Logger
+}
+
 function sendError(socket: WebSocket, code: ErrorCode, message: string): void {
   if (socket.readyState !== socket.OPEN) return
   socket.send(encodeMessage({ type: 'error', code, message }))
 }
 
-function toBuffers(data: RawData): Buffer[] {
-  if (Array.isArray(data)) return data
-  return [Buffer.isBuffer(data) ? data : Buffer.from(data)]
+/** Returns the frame as one Buffer, copying only when ws delivered it in fragments. */
+function frameBuffer(data: RawData): Buffer {
+  if (Array.isArray(data)) return Buffer.concat(data)
+  return Buffer.isBuffer(data) ? data : Buffer.from(data)
+}
+
+/**
+ * Matches the heartbeat as agents encode it. A matching frame is a valid
+ * Heartbeat, because a ts_ms of at most 15 digits is a safe integer >= 0.
+ * Frames in any other form go through the full decode.
+ */
+const HEARTBEAT_FRAME = /^\{"type":"heartbeat","ts_ms":\d{1,15}\}$/
+
+function isHeartbeatFrame(data: RawData): boolean {
+  return Buffer.isBuffer(data) && data.length <= 48 && HEARTBEAT_FRAME.test(data.toString('latin1'))
 }

@@ -8,7 +8,8 @@ export class AgentSession {
   readonly hello: Hello
   readonly remoteAddress: string
   readonly connectedAt = new Date()
-  lastSeen = new Date()
+  /** When the last message from the agent arrived, in milliseconds since the Unix epoch. */
+  lastSeenMs = Date.now()
   readonly log: Logger
   private readonly socket: WebSocket
 

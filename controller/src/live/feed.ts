@@ -111,7 +111,8 @@ export class LiveFeed {
   }
 
   /** Sends a status that an agent reported to the subscribers of its stream. */
-  publishStatus(agentId: string, status: Status): void {
+  /** Sends a status change to the subscribers, with its error output and the route of the screenshot closest to it. */
+  publishStatus(agentId: string, status: Status, screenshotUrl?: string): void {
     if (this.#subscribers.size === 0) return
     const message: LiveServerMessage = {
       type: 'status',
@@ -121,6 +122,8 @@ export class LiveFeed {
       reason: status.reason,
       at: new Date(status.ts_ms).toISOString(),
     }
+    if (status.error_output) message.error_output = status.error_output
+    if (screenshotUrl !== undefined) message.screenshot_url = screenshotUrl
     this.#broadcast(JSON.stringify(message), status.stream_id)
   }
 

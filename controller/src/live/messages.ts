@@ -31,6 +31,10 @@ export const LiveStatus = Type.Object({
   reason: Type.String(),
   /** When the agent saw the status. */
   at: Time,
+  /** Tail of the failed probe's stderr or the player page's errors, when the agent sent one. */
+  error_output: Type.Optional(Type.String()),
+  /** Route of the stored screenshot closest to the change, when one lies within 5 minutes of it. */
+  screenshot_url: Type.Optional(Type.String()),
 })
 
 /** An agent connected to or disconnected from this controller. */

@@ -1,6 +1,8 @@
 // Reads of the statuses table. Agents send a status when it changes, so the
 // rows are a change list: a status is in force from its row until the next one.
 import type { Storage } from '../storage/index.ts'
+import { closestScreenshots, type ScreenshotReference } from '../screenshots/evidence.ts'
+import type { ScreenshotStore } from '../screenshots/store.ts'
 import type { LimitedRows } from './metrics.ts'
 import { IN_WINDOW, ROW_TS_MS, isoTime, windowParams, type QueryWindow } from './window.ts'
 
@@ -14,26 +16,39 @@ export interface StatusRow {
   /** up, degraded or down */
   status: string
   reason: string
+  /** Tail of the failed probe's stderr or the player page's errors; empty when the agent sent none. */
+  error_output: string
+  /** The stored screenshot closest to the change, or null when none is near it. */
+  screenshot: ScreenshotReference | null
 }
 
-/** Reads status rows in time order, at most `limit` of them. */
+/**
+ * Reads status rows in time order, at most `limit` of them. With a
+ * screenshot store, each row gets the stored screenshot closest to it.
+ */
 export async function readStatusRows(
   storage: Storage,
   window: QueryWindow,
   limit: number,
+  screenshots?: Pick<ScreenshotStore, 'times'>,
 ): Promise<LimitedRows<StatusRow>> {
-  const records = await storage.query<Omit<StatusRow, 'ts' | 'epoch'> & { ts_ms: Quoted; epoch: Quoted }>(
-    `SELECT stream_id, ${ROW_TS_MS} AS ts_ms, agent_id, epoch, status, reason
+  type StatusRecord = Omit<StatusRow, 'ts' | 'epoch' | 'screenshot'> & { ts_ms: Quoted; epoch: Quoted }
+  const records = await storage.query<StatusRecord>(
+    `SELECT stream_id, ${ROW_TS_MS} AS ts_ms, agent_id, epoch, status, reason, error_output
      FROM ${storage.table('statuses')}
      WHERE ${IN_WINDOW}
      ORDER BY insert_ts, stream_id
      LIMIT {limit:UInt32}`,
     { ...windowParams(window), limit: limit + 1 },
   )
-  const rows = records.slice(0, limit).map(({ ts_ms, epoch, ...row }) => ({
+  const returned = records.slice(0, limit)
+  const changes = returned.map((record) => ({ stream_id: record.stream_id, ts_ms: Number(record.ts_ms) }))
+  const closest = screenshots === undefined ? changes.map(() => null) : await closestScreenshots(screenshots, changes)
+  const rows = returned.map(({ ts_ms, epoch, ...row }, index) => ({
     ...row,
     ts: isoTime(ts_ms),
     epoch: Number(epoch),
+    screenshot: closest[index] ?? null,
   }))
   return { rows, truncated: records.length > limit }
 }

@@ -67,7 +67,15 @@ abstract class BaseModel extends Model {
 export class StreamModel extends BaseModel {
   static override tableName = 'streams'
   protected static override numberFields = ['probe_interval_s', 'sample_s', 'timeout_s', 'weight', 'epoch', 'created_at', 'updated_at']
-  protected static override nullableNumberFields = ['status_at', 'last_probe_at']
+  protected static override nullableNumberFields = [
+    'status_at',
+    'last_probe_at',
+    'av_interval_s',
+    'av_sample_s',
+    'screenshot_interval_s',
+    'page_interval_s',
+    'min_bitrate',
+  ]
   protected static override jsonFields = ['labels', 'required_labels', 'vantage']
 
   declare id: string
@@ -82,6 +90,13 @@ export class StreamModel extends BaseModel {
   declare weight: number
   declare pinned_agent_id: string | null
   declare vantage: { count: number; label: string } | null
+  // Check settings (0005_check_settings); null means the agent's default.
+  declare av_interval_s: number | null
+  declare av_sample_s: number | null
+  declare screenshot_interval_s: number | null
+  declare page_url: string | null
+  declare page_interval_s: number | null
+  declare min_bitrate: number | null
   declare epoch: number
   declare status: 'up' | 'degraded' | 'down' | null
   declare status_reason: string | null

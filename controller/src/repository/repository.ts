@@ -8,6 +8,7 @@ import { aggregateStatus } from './status.ts'
 import { generateAgentToken, hashAgentTokenSecret, hashesEqual, parseAgentToken } from './tokens.ts'
 import { UserStore } from './users.ts'
 import { AlertStore } from './alerts.ts'
+import { ASSIGNMENTS_COUNTER, ClusterStore, STREAMS_COUNTER } from './cluster.ts'
 import type {
   Agent,
   AgentAssignment,
@@ -19,6 +20,8 @@ import type {
   EpochFence,
   NewAgentToken,
   NewStream,
+  OptionalProbeSetting,
+  ProbePatch,
   ProbeSettings,
   RepositoryLogger,
   RepositoryOptions,
@@ -33,6 +36,10 @@ import type {
 const DEFAULT_PROBE: ProbeSettings = { interval_s: 10, sample_s: 5, timeout_s: 10 }
 /** Streams per transaction in changeAssignments; keeps statements under SQLite's bound-parameter limit. */
 const ASSIGNMENT_CHUNK = 100
+/** Ids per `where in` list; SQLite binds at most 999 parameters per statement. */
+const ID_CHUNK = 500
+/** Probe times per statement in recordProbes: 6 bound parameters each, under SQLite's 999. */
+const PROBE_CHUNK = 150
 const MYSQL_UNKNOWN_DATABASE = 1049
 const DUMMY_HASH = hashAgentTokenSecret('monit-dummy-secret')
 
@@ -75,7 +82,7 @@ function toStream(row: StreamModel, assignments: readonly AssignmentModel[]): St
     id: row.id,
     url: row.url,
     desired_state: row.desired_state,
-    probe: { interval_s: row.probe_interval_s, sample_s: row.sample_s, timeout_s: row.timeout_s },
+    probe: toProbe(row),
     labels: { ...row.labels },
     required_labels: { ...row.required_labels },
     weight: row.weight,
@@ -123,11 +130,37 @@ function toAgentToken(row: AgentTokenModel): AgentToken {
   }
 }
 
-function probeColumns(probe: Partial<ProbeSettings> | undefined): Partial<StreamModel> {
+/** Optional probe settings stored in streams columns of the same name. */
+const OPTIONAL_PROBE_SETTINGS: readonly OptionalProbeSetting[] = [
+  'av_interval_s',
+  'av_sample_s',
+  'screenshot_interval_s',
+  'page_url',
+  'page_interval_s',
+  'min_bitrate',
+]
+
+/** Returns a row's probe settings, leaving out the optional ones that are unset. */
+function toProbe(row: StreamModel): ProbeSettings {
+  const probe: ProbeSettings = { interval_s: row.probe_interval_s, sample_s: row.sample_s, timeout_s: row.timeout_s }
+  const target = probe as Record<OptionalProbeSetting, unknown>
+  for (const setting of OPTIONAL_PROBE_SETTINGS) {
+    const value = row[setting]
+    if (value !== null && value !== undefined) target[setting] = value
+  }
+  return probe
+}
+
+function probeColumns(probe: ProbePatch | undefined): Partial<StreamModel> {
   const columns: Partial<StreamModel> = {}
   if (probe?.interval_s !== undefined) columns.probe_interval_s = probe.interval_s
   if (probe?.sample_s !== undefined) columns.sample_s = probe.sample_s
   if (probe?.timeout_s !== undefined) columns.timeout_s = probe.timeout_s
+  const target = columns as Record<OptionalProbeSetting, unknown>
+  for (const setting of OPTIONAL_PROBE_SETTINGS) {
+    const value = probe?.[setting]
+    if (value !== undefined) target[setting] = value
+  }
   return columns
 }
 
@@ -172,6 +205,13 @@ export class Repository {
   readonly users: UserStore
   /** Alert rules, channels, alerts and their deliveries. */
   readonly alerts: AlertStore
+  /** The scheduler lease, agent presence and change counters of several controllers on one database. */
+  readonly cluster: ClusterStore
+  /**
+   * When set, changeAssignments writes only while this controller holds the
+   * named lease, checked in the same transaction.
+   */
+  assignmentLease: { name: string; holder: string } | undefined
 
   constructor(knex: Knex, client: DatabaseConfig['client'], options: RepositoryOptions = {}) {
     this.knex = knex
@@ -183,6 +223,7 @@ export class Repository {
     this.Assignments = AssignmentModel.bindKnex(knex)
     this.users = new UserStore(knex, this.now)
     this.alerts = new AlertStore(knex, this.now)
+    this.cluster = new ClusterStore(knex, this.now)
   }
 
   private ms(at: Timestamp | undefined): number {
@@ -198,6 +239,17 @@ export class Repository {
     return rows.map((row) => toStream(row, assignments.get(row.id) ?? []))
   }
 
+  /** Returns the streams with these ids that exist, with their assignments, ordered by id. */
+  async listStreamsById(ids: readonly string[]): Promise<Stream[]> {
+    const streams: Stream[] = []
+    for (const chunk of chunks([...new Set(ids)], ID_CHUNK)) {
+      const rows = await this.Streams.query().whereIn('id', chunk)
+      const assignments = groupByStream(await this.Assignments.query().whereIn('stream_id', chunk).orderBy(['stream_id', 'slot']))
+      streams.push(...rows.map((row) => toStream(row, assignments.get(row.id) ?? [])))
+    }
+    return streams.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  }
+
   async getStream(id: string): Promise<Stream | undefined> {
     const row = await this.Streams.query().findById(id)
     if (!row) return undefined
@@ -208,14 +260,14 @@ export class Repository {
   async createStream(input: NewStream): Promise<Stream> {
     const now = this.ms(undefined)
     const probe = { ...DEFAULT_PROBE, ...input.probe }
+    // A short interval given without a sample window gets a window that fits in it, not the default 5 s.
+    if (input.probe?.sample_s === undefined && probe.sample_s >= probe.interval_s) probe.sample_s = Math.max(1, probe.interval_s - 1)
     try {
       await this.Streams.query().insert({
         id: input.id,
         url: input.url,
         desired_state: input.desired_state ?? 'up',
-        probe_interval_s: probe.interval_s,
-        sample_s: probe.sample_s,
-        timeout_s: probe.timeout_s,
+        ...probeColumns(probe),
         labels: input.labels ?? {},
         required_labels: input.required_labels ?? {},
         weight: input.weight ?? 1,
@@ -229,6 +281,8 @@ export class Repository {
       if (isUniqueViolation(err)) throw new DuplicateStreamError(input.id)
       throw err
     }
+    // The scheduler leader, maybe another controller, reads the streams again when this counter grows.
+    await this.cluster.bumpCounter(this.knex, STREAMS_COUNTER)
     const created = await this.getStream(input.id)
     if (!created) throw new StreamNotFoundError(input.id)
     return created
@@ -245,6 +299,9 @@ export class Repository {
     if (patch.desired_state !== undefined) columns.desired_state = patch.desired_state
     if (patch.labels !== undefined) columns.labels = patch.labels
     return this.knex.transaction(async (trx) => {
+      // Other controllers re-send the perform of a changed stream to their agents, and the leader places it again.
+      await this.cluster.bumpCounter(trx, ASSIGNMENTS_COUNTER)
+      await this.cluster.bumpCounter(trx, STREAMS_COUNTER)
       const changed = await this.Streams.query(trx).findById(id).patch(columns)
       const row = changed > 0 ? await this.Streams.query(trx).findById(id) : undefined
       if (!row) throw new StreamNotFoundError(id)
@@ -260,6 +317,8 @@ export class Repository {
   /** Removes a stream and its assignments; false when there was none. */
   async deleteStream(id: string): Promise<boolean> {
     return this.knex.transaction(async (trx) => {
+      await this.cluster.bumpCounter(trx, ASSIGNMENTS_COUNTER)
+      await this.cluster.bumpCounter(trx, STREAMS_COUNTER)
       await this.Assignments.query(trx).where('stream_id', id).delete()
       const deleted = await this.Streams.query(trx).deleteById(id)
       return deleted > 0
@@ -279,11 +338,15 @@ export class Repository {
     const results: AssignmentResult[] = []
     for (const chunk of chunks(changes, ASSIGNMENT_CHUNK)) {
       results.push(...(await this.knex.transaction((trx) => this.changeChunk(trx, chunk, assignedAt))))
+      // better-sqlite3 runs statements synchronously, so let sockets be served between chunks of a large pass.
+      await new Promise((done) => setImmediate(done))
     }
     return results
   }
 
   private async changeChunk(trx: Knex.Transaction, changes: readonly AssignmentChange[], assignedAt: number): Promise<AssignmentResult[]> {
+    if (this.assignmentLease !== undefined) await this.cluster.checkLease(trx, this.assignmentLease.name, this.assignmentLease.holder)
+    await this.cluster.bumpCounter(trx, ASSIGNMENTS_COUNTER)
     const ids = [...new Set(changes.map((change) => change.streamId))]
     await this.Streams.query(trx).whereIn('id', ids).patch({ epoch: raw('?? + 1', ['epoch']) })
     const rows = await this.Streams.query(trx).whereIn('id', ids).select('id', 'epoch', 'vantage')
@@ -380,6 +443,37 @@ export class Repository {
     return changed > 0
   }
 
+  /**
+   * Stores many probe times: each on its assignment, when the stream, agent
+   * and epoch still match, and the latest one of each stream on the stream
+   * (without the epoch check, as callers pass only current assignments).
+   * Each chunk of PROBE_CHUNK entries takes two statements, using CASE, so
+   * that thousands of streams cost tens of statements rather than thousands.
+   */
+  async recordProbes(entries: ReadonlyArray<{ streamId: string; agentId: string; epoch: number; at: Timestamp }>): Promise<void> {
+    if (entries.length === 0) return
+    const latest = new Map<string, number>()
+    for (const entry of entries) latest.set(entry.streamId, Math.max(latest.get(entry.streamId) ?? 0, toMs(entry.at)))
+    await this.knex.transaction(async (trx) => {
+      for (const chunk of chunks(entries, PROBE_CHUNK)) {
+        const cases = chunk.map(() => 'when stream_id = ? and agent_id = ? then ?').join(' ')
+        const keys = chunk.map(() => '(?, ?, ?)').join(', ')
+        await trx.raw(`update assignments set last_probe_at = case ${cases} else last_probe_at end where (stream_id, agent_id, epoch) in (${keys})`, [
+          ...chunk.flatMap((entry) => [entry.streamId, entry.agentId, toMs(entry.at)]),
+          ...chunk.flatMap((entry) => [entry.streamId, entry.agentId, entry.epoch]),
+        ])
+      }
+      for (const chunk of chunks([...latest], PROBE_CHUNK)) {
+        const cases = chunk.map(() => 'when ? then ?').join(' ')
+        const ids = chunk.map(() => '?').join(', ')
+        await trx.raw(`update streams set last_probe_at = case id ${cases} else last_probe_at end where id in (${ids})`, [
+          ...chunk.flatMap(([id, at]) => [id, at]),
+          ...chunk.map(([id]) => id),
+        ])
+      }
+    })
+  }
+
   private fencedAssignment(trx: Knex | Knex.Transaction, id: string, fence: { epoch: number; agentId: string | undefined }) {
     const query = this.Assignments.query(trx).where({ stream_id: id, epoch: fence.epoch })
     if (fence.agentId !== undefined) void query.where('agent_id', fence.agentId)
@@ -438,9 +532,19 @@ export class Repository {
     return changed > 0
   }
 
+  /** Sets last_seen_at of many agents in one statement per 500 ids; returns how many rows changed. */
+  async touchAgents(ids: readonly string[], at?: Timestamp): Promise<number> {
+    const seenAt = this.ms(at)
+    let changed = 0
+    for (const chunk of chunks(ids, ID_CHUNK)) changed += await this.Agents.query().whereIn('id', chunk).patch({ last_seen_at: seenAt })
+    return changed
+  }
+
   /** Sets or clears the agent's draining flag; false when the agent is unknown. */
   async setAgentDraining(id: string, draining: boolean): Promise<boolean> {
     const changed = await this.Agents.query().findById(id).patch({ draining, updated_at: this.ms(undefined) })
+    // The scheduler leader, maybe another controller, places every stream again when this counter grows.
+    if (changed > 0) await this.cluster.bumpCounter(this.knex, STREAMS_COUNTER)
     return changed > 0
   }
 

@@ -41,6 +41,7 @@ export interface Stream {
   id: string
   url: string
   desired_state: DesiredState
+  /** The perform's probe settings; an optional setting left unset is absent. */
   probe: ProbeSettings
   labels: Labels
   /** Agent labels a stream needs; {} places it anywhere. */
@@ -70,13 +71,21 @@ export interface Stream {
   updated_at: string
 }
 
+/** The probe settings that a stream may leave unset, so that the agent's defaults apply. */
+export type OptionalProbeSetting = Exclude<keyof ProbeSettings, 'interval_s' | 'sample_s' | 'timeout_s'>
+
+/** Probe settings to store; null clears an optional setting. */
+export type ProbePatch = Partial<Pick<ProbeSettings, 'interval_s' | 'sample_s' | 'timeout_s'>> & {
+  [K in OptionalProbeSetting]?: ProbeSettings[K] | null
+}
+
 export interface NewStream {
   id: string
   url: string
   /** Default 'up'. */
   desired_state?: DesiredState
-  /** Defaults: interval_s 10, sample_s 5, timeout_s 10. */
-  probe?: Partial<ProbeSettings>
+  /** Defaults: interval_s 10, sample_s 5, timeout_s 10; the optional settings unset. */
+  probe?: ProbePatch
   /** Default {}. */
   labels?: Labels
   /** Default {}. */
@@ -97,7 +106,8 @@ export interface NewStream {
 export interface StreamPatch {
   url?: string
   desired_state?: DesiredState
-  probe?: Partial<ProbeSettings>
+  /** Fields to change; null clears an optional setting. */
+  probe?: ProbePatch
   labels?: Labels
   required_labels?: Labels
   weight?: number

@@ -1,6 +1,6 @@
 // Placement decisions with no I/O: given the streams and the agents, decide
 // which agents run each stream, and why. The scheduler applies the result.
-import { AgentPool, compareText, missingLabel, type Labels, type PoolAgent } from './agent-pool.ts'
+import { AgentPool, compareText, filterKey, missingLabel, type Labels, type PoolAgent } from './agent-pool.ts'
 import { Cause, Explainer, moved, placedWithValue, rebalanced, Reason, revoked } from './reasons.ts'
 import { rebalance, type MovableAssignment } from './rebalance.ts'
 
@@ -77,6 +77,12 @@ export interface PlacementOptions {
    * could run a stream before kept streams move; 0 disables rebalancing.
    */
   rebalanceThreshold?: number
+  /**
+   * Load, in weight units, that streams outside this run already put on each
+   * agent. An incremental run places a few streams and passes the load of
+   * all the others here, so they count without being placed again.
+   */
+  baseLoads?: ReadonlyMap<string, number>
 }
 
 /** A stream's placement settings with defaults applied. */
@@ -116,6 +122,10 @@ export function placeStreams(
   options: PlacementOptions = {},
 ): Placement {
   const pool = new AgentPool(agents.filter((agent) => agent.available).map(toPoolAgent))
+  for (const [agentId, load] of options.baseLoads ?? []) {
+    const index = pool.indexOf(agentId)
+    if (index !== undefined) pool.addLoad(index, load)
+  }
   const run = new PlacementRun(pool)
   const needs: Need[] = []
   for (const stream of [...streams].sort(byId)) {
@@ -161,6 +171,13 @@ class PlacementRun {
   private readonly moves: Move[] = []
   private readonly unassigned: Placement['unassigned'] = []
   private readonly movable: MovableAssignment[] = []
+  /**
+   * filter key → smallest weight that found no agent with room. Loads only
+   * grow while streams are placed, so a stream of that filter and at least
+   * that weight finds none either, and its search is skipped. Without this,
+   * every stream left over once all agents are full scans the whole heap.
+   */
+  private readonly noRoom = new Map<string, number>()
   private keptCount = 0
 
   constructor(private readonly pool: AgentPool) {
@@ -265,8 +282,11 @@ class PlacementRun {
 
   private placeSingle(need: Need): void {
     const { spec } = need
-    const target = this.pool.heap(spec.filter).best(spec.weight)
+    const key = filterKey(spec.filter)
+    const failedWeight = this.noRoom.get(key)
+    const target = failedWeight !== undefined && spec.weight >= failedWeight ? undefined : this.pool.heap(spec.filter).best(spec.weight)
     if (target === undefined) {
+      this.noRoom.set(key, Math.min(failedWeight ?? Infinity, spec.weight))
       this.unassign(spec.id, this.explainer.noAgent(spec.filter, spec.weight), need.displaced)
       return
     }

@@ -84,6 +84,11 @@ export class ScreenshotStore {
     return found
   }
 
+  /** Returns the grab times of a stream's screenshots, newest first, without reading the files. */
+  async times(streamId: string): Promise<number[]> {
+    return (await this.names(this.folder(streamId))).map(({ ts }) => ts)
+  }
+
   /** Reads one screenshot; returns undefined when there is none at that time. */
   async read(streamId: string, tsMs: number): Promise<Buffer | undefined> {
     try {

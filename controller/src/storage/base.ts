@@ -3,7 +3,7 @@
 import type { Logger } from 'pino'
 import { StorageError, toStorageError } from './errors.ts'
 import { prepareRows } from './rows.ts'
-import { SCHEMA, checkIdentifier, columnSql, createTableSql } from './schema.ts'
+import { SCHEMA, checkIdentifier, columnSql, createDatabaseSql, createDistributedTableSql, createTableSql, localTableName, type TableSettings } from './schema.ts'
 import {
   DEFAULT_DATABASE,
   DEFAULT_DEDUP_WINDOW,
@@ -23,6 +23,7 @@ type Row = Record<string, unknown>
 export abstract class BaseStorage implements Storage {
   abstract readonly driver: StorageDriver
   readonly database: string
+  readonly cluster: string | undefined
   protected readonly ttlDays: number
   protected readonly dedupWindow: number
   protected readonly logger: Logger
@@ -33,6 +34,7 @@ export abstract class BaseStorage implements Storage {
 
   constructor(options: StorageOptions) {
     this.database = checkIdentifier(options.database ?? DEFAULT_DATABASE, 'database')
+    this.cluster = options.cluster === undefined || options.cluster === '' ? undefined : checkIdentifier(options.cluster, 'cluster')
     this.ttlDays = options.ttlDays ?? DEFAULT_TTL_DAYS
     this.dedupWindow = options.dedupWindow ?? DEFAULT_DEDUP_WINDOW
     if (!Number.isInteger(this.ttlDays) || this.ttlDays < 1) throw new Error(`ttlDays must be a whole number of days >= 1 (got ${options.ttlDays})`)
@@ -72,6 +74,11 @@ export abstract class BaseStorage implements Storage {
     const features = await this.#detect()
     const prepared = prepareRows(table, rows, features, this.driver)
     const settings: Record<string, string> = features.dedupToken ? { insert_deduplication_token: token } : {}
+    // Without insert_distributed_sync, a Distributed table acknowledges an insert once the rows
+    // are in its local queue, and sends them to the shards later. The writer would then count a
+    // batch as stored, and delete its spill file, before any replica has it. With the setting,
+    // the insert returns once a replica of each shard has stored its part.
+    if (this.cluster !== undefined) settings.insert_distributed_sync = '1'
     try {
       await this.rawInsert(target, prepared, settings)
     } catch (err) {
@@ -152,39 +159,73 @@ export abstract class BaseStorage implements Storage {
     if (missing.length > 0) {
       this.logger.warn({ version: features.version, missing }, 'ClickHouse lacks some features; using the fallbacks (see StorageFeatures)')
     }
-    await this.rawCommand(`CREATE DATABASE IF NOT EXISTS ${this.database}`)
-    for (const table of TABLES) await this.#ensureTable(table, features)
-    this.logger.info({ driver: this.driver, database: this.database, ttlDays: this.ttlDays, features }, 'storage ready')
+    await this.rawCommand(createDatabaseSql(this.#tableSettings()))
+    for (const table of TABLES) {
+      await this.#ensureTable(table, features)
+      if (this.cluster !== undefined) await this.#ensureDistributedTable(table, features, this.cluster)
+    }
+    this.logger.info({ driver: this.driver, database: this.database, cluster: this.cluster ?? null, ttlDays: this.ttlDays, features }, 'storage ready')
   }
 
-  /** Creates the table, or brings one made by an older build up to date: new columns, TTL, dedup window. */
-  async #ensureTable(table: TableName, features: StorageFeatures): Promise<void> {
-    const settings = { database: this.database, ttlDays: this.ttlDays, dedupWindow: this.dedupWindow }
-    await this.rawCommand(createTableSql(table, features, settings))
+  #tableSettings(): TableSettings {
+    return { database: this.database, ttlDays: this.ttlDays, dedupWindow: this.dedupWindow, cluster: this.cluster }
+  }
+
+  async #columnNames(table: string): Promise<Set<string>> {
     // Identifiers were checked by checkIdentifier, so they may sit in the SQL text.
     const where = `database = '${this.database}' AND table = '${table}'`
-    const existing = new Set((await this.rawSelect(`SELECT name FROM system.columns WHERE ${where}`, undefined)).map((row) => String(row.name)))
+    return new Set((await this.rawSelect(`SELECT name FROM system.columns WHERE ${where}`, undefined)).map((row) => String(row.name)))
+  }
+
+  /**
+   * Creates the Distributed table in front of `<table>_local`, or re-creates
+   * it when it lacks a column. Re-creating loses nothing because inserts are
+   * synchronous, so the table stores no rows. ALTER ... ON CLUSTER of a
+   * Distributed table fails on 18.16 when the shards are replicated (code 371).
+   */
+  async #ensureDistributedTable(table: TableName, features: StorageFeatures, cluster: string): Promise<void> {
+    const settings = { ...this.#tableSettings(), cluster }
+    await this.rawCommand(createDistributedTableSql(table, features, settings))
+    const existing = await this.#columnNames(table)
+    const missing = SCHEMA[table].filter((column) => !existing.has(column.name)).map((column) => column.name)
+    if (missing.length === 0) return
+    this.logger.info({ table, cluster, missing }, 're-creating the Distributed table with the missing columns')
+    await this.rawCommand(`DROP TABLE IF EXISTS ${this.database}.${table} ON CLUSTER ${cluster}`)
+    await this.rawCommand(createDistributedTableSql(table, features, settings))
+  }
+
+  /**
+   * Creates the table that stores the rows (`<table>_local` in cluster
+   * mode), or brings one made by an older build up to date: new columns,
+   * TTL, dedup window.
+   */
+  async #ensureTable(table: TableName, features: StorageFeatures): Promise<void> {
+    await this.rawCommand(createTableSql(table, features, this.#tableSettings()))
+    const local = localTableName(table, this.cluster)
+    const target = `${this.database}.${local}${this.cluster === undefined ? '' : ` ON CLUSTER ${this.cluster}`}`
+    const existing = await this.#columnNames(local)
     for (const column of SCHEMA[table]) {
       if (existing.has(column.name)) continue
-      this.logger.info({ table, column: column.name }, 'adding missing column')
-      await this.rawCommand(`ALTER TABLE ${this.table(table)} ADD COLUMN ${columnSql(column, features)}`)
+      this.logger.info({ table: local, column: column.name }, 'adding missing column')
+      await this.rawCommand(`ALTER TABLE ${target} ADD COLUMN ${columnSql(column, features)}`)
     }
-    if (!features.ttl && !features.dedupToken) return
-    const [row] = await this.rawSelect(`SELECT create_table_query FROM system.tables WHERE database = '${this.database}' AND name = '${table}'`, undefined)
+    const dedupWindow = features.dedupToken && this.cluster === undefined
+    if (!features.ttl && !dedupWindow) return
+    const [row] = await this.rawSelect(`SELECT create_table_query FROM system.tables WHERE database = '${this.database}' AND name = '${local}'`, undefined)
     const ddl = String(row?.create_table_query ?? '')
     if (features.ttl) {
       const match = /TTL\s+insert_date\s*\+\s*(?:toIntervalDay\((\d+)\)|INTERVAL\s+(\d+)\s+DAY)/i.exec(ddl)
       const current = match ? Number(match[1] ?? match[2]) : undefined
       if (current !== this.ttlDays) {
-        this.logger.warn({ table, from: current ?? null, to: this.ttlDays }, 'changing table TTL; ClickHouse rewrites the parts in the background')
-        await this.rawCommand(`ALTER TABLE ${this.table(table)} MODIFY TTL insert_date + INTERVAL ${this.ttlDays} DAY`)
+        this.logger.warn({ table: local, from: current ?? null, to: this.ttlDays }, 'changing table TTL; ClickHouse rewrites the parts in the background')
+        await this.rawCommand(`ALTER TABLE ${target} MODIFY TTL insert_date + INTERVAL ${this.ttlDays} DAY`)
       }
     }
-    if (features.dedupToken) {
+    if (dedupWindow) {
       const match = /non_replicated_deduplication_window\s*=\s*(\d+)/.exec(ddl)
       if (!match || Number(match[1]) !== this.dedupWindow) {
-        this.logger.info({ table, window: this.dedupWindow }, 'setting non_replicated_deduplication_window')
-        await this.rawCommand(`ALTER TABLE ${this.table(table)} MODIFY SETTING non_replicated_deduplication_window = ${this.dedupWindow}`)
+        this.logger.info({ table: local, window: this.dedupWindow }, 'setting non_replicated_deduplication_window')
+        await this.rawCommand(`ALTER TABLE ${target} MODIFY SETTING non_replicated_deduplication_window = ${this.dedupWindow}`)
       }
     }
   }

@@ -1,7 +1,7 @@
 // Typed rows for the four tables, the mapping from protocol messages, and the
 // normalisation every driver applies before sending rows (column check,
 // insert_ts in the one text format both ClickHouse versions parse).
-import type { Av, AvPeriod, MetricsRow, Playlist, Status, StreamStatusValue } from '@monit/protocol'
+import type { Av, AvPeriod, MetricsRow, Page, Playlist, Status, StreamStatusValue } from '@monit/protocol'
 import { StorageError } from './errors.ts'
 import { COLUMN_NAMES } from './schema.ts'
 import type { StorageDriver, StorageFeatures, StorageRow, TableName } from './types.ts'
@@ -25,6 +25,15 @@ export type MetricsRecord = {
   keyframe_interval: number
   codecs: string
   probe_duration_ms: number
+  /** TR 101 290 counts; null when the agent sent no TS summary. */
+  ts_sync_loss: number | null
+  ts_pat_error: number | null
+  ts_pmt_error: number | null
+  ts_cc_error: number | null
+  ts_pid_error: number | null
+  ts_pcr: 0 | 1 | null
+  /** JSON of the programmes and their streams; empty without a TS summary. */
+  ts_programs: string
   insert_ts: InsertTs
 }
 
@@ -34,6 +43,8 @@ export type StatusRecord = {
   epoch: number
   status: StreamStatusValue
   reason: string
+  /** Empty when the agent sent none. */
+  error_output: string
   insert_ts: InsertTs
 }
 
@@ -105,6 +116,19 @@ export type PlaylistCheckRecord = {
   insert_ts: InsertTs
 }
 
+export type PageCheckRecord = {
+  stream_id: string
+  agent_id: string
+  epoch: number
+  ok: number
+  playing: number
+  load_ms: number | null
+  time_to_play_ms: number | null
+  /** JSON array of the page's errors, each {kind, text}. */
+  errors: string
+  insert_ts: InsertTs
+}
+
 export type TableRecords = {
   metrics: MetricsRecord
   statuses: StatusRecord
@@ -112,6 +136,7 @@ export type TableRecords = {
   events: EventRecord
   av_checks: AvCheckRecord
   playlist_checks: PlaylistCheckRecord
+  page_checks: PageCheckRecord
 }
 
 /** Rows of an agent's metrics message. insert_ts is the probe's end time (ts_ms), so a resent batch carries the same rows. */
@@ -130,8 +155,20 @@ export function metricsRecords(agentId: string, rows: readonly MetricsRow[]): Me
     keyframe_interval: row.keyframe_interval,
     codecs: row.codecs,
     probe_duration_ms: row.probe_duration_ms,
+    ts_sync_loss: row.ts?.sync_loss ?? null,
+    ts_pat_error: row.ts?.pat_error ?? null,
+    ts_pmt_error: row.ts?.pmt_error ?? null,
+    ts_cc_error: row.ts?.continuity_count_error ?? null,
+    ts_pid_error: row.ts?.pid_error ?? null,
+    ts_pcr: pcrFlag(row.ts),
+    ts_programs: row.ts === undefined ? '' : JSON.stringify(row.ts.programs),
     insert_ts: row.ts_ms,
   }))
+}
+
+function pcrFlag(ts: MetricsRow['ts']): 0 | 1 | null {
+  if (ts === undefined) return null
+  return ts.pcr ? 1 : 0
 }
 
 /** The row of an agent's status message; insert_ts is the message's ts_ms. */
@@ -142,6 +179,7 @@ export function statusRecord(agentId: string, status: Status): StatusRecord {
     epoch: status.epoch,
     status: status.status,
     reason: status.reason,
+    error_output: status.error_output ?? '',
     insert_ts: status.ts_ms,
   }
 }
@@ -194,6 +232,21 @@ export function playlistCheckRecord(agentId: string, message: Playlist): Playlis
     discontinuities: message.discontinuities,
     resets: message.resets,
     error: message.error ?? '',
+    insert_ts: message.ts_ms,
+  }
+}
+
+/** Builds the page_checks row of a page message, with insert_ts at the check's end. */
+export function pageCheckRecord(agentId: string, message: Page): PageCheckRecord {
+  return {
+    stream_id: message.stream_id,
+    agent_id: agentId,
+    epoch: message.epoch,
+    ok: message.ok ? 1 : 0,
+    playing: message.playing ? 1 : 0,
+    load_ms: message.load_ms,
+    time_to_play_ms: message.time_to_play_ms,
+    errors: JSON.stringify(message.errors.map(({ kind, text }) => ({ kind, text }))),
     insert_ts: message.ts_ms,
   }
 }

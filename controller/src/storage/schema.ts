@@ -1,7 +1,7 @@
 // Table definitions and the DDL built from them. One list of columns serves
 // every server version: types the server lacks are swapped for the nearest
 // older one (see StorageFeatures).
-import type { StorageFeatures, TableName } from './types.ts'
+import { TABLES, type StorageFeatures, type TableName } from './types.ts'
 
 export interface ColumnSpec {
   readonly name: string
@@ -44,6 +44,16 @@ export const SCHEMA: Readonly<Record<TableName, readonly ColumnSpec[]>> = {
     { name: 'keyframe_interval', type: 'Float32' },
     { name: 'codecs', type: 'LowCardinality(String)' },
     { name: 'probe_duration_ms', type: 'UInt32' },
+    /** TR 101 290 first-priority counts of the MPEG-TS the agent read; NULL when it did not read the TS itself */
+    { name: 'ts_sync_loss', type: 'Nullable(UInt32)' },
+    { name: 'ts_pat_error', type: 'Nullable(UInt32)' },
+    { name: 'ts_pmt_error', type: 'Nullable(UInt32)' },
+    { name: 'ts_cc_error', type: 'Nullable(UInt32)' },
+    { name: 'ts_pid_error', type: 'Nullable(UInt32)' },
+    /** 1 when a programme's PCR_PID carried a PCR */
+    { name: 'ts_pcr', type: 'Nullable(UInt8)' },
+    /** JSON: [{program_number, pmt_pid, pcr_pid, streams: [{pid, stream_type, kind, codec}]}]; empty without TS analysis */
+    { name: 'ts_programs', type: 'String' },
     ...INSERT_COLUMNS,
   ],
   statuses: [
@@ -53,6 +63,8 @@ export const SCHEMA: Readonly<Record<TableName, readonly ColumnSpec[]>> = {
     /** 'up' | 'degraded' | 'down' */
     { name: 'status', type: 'LowCardinality(String)' },
     { name: 'reason', type: 'String' },
+    /** tail of the failed probe's stderr or the player page's errors; empty when the agent sent none */
+    { name: 'error_output', type: 'String' },
     ...INSERT_COLUMNS,
   ],
   heatmap: [
@@ -120,6 +132,22 @@ export const SCHEMA: Readonly<Record<TableName, readonly ColumnSpec[]>> = {
     { name: 'error', type: 'String' },
     ...INSERT_COLUMNS,
   ],
+  /** One row per player page check; insert_ts is the check's end. */
+  page_checks: [
+    { name: 'stream_id', type: 'String' },
+    { name: 'agent_id', type: 'String' },
+    { name: 'epoch', type: 'UInt64' },
+    /** 1 when the page loaded and its video played */
+    { name: 'ok', type: 'UInt8' },
+    /** 1 when a <video> element's currentTime advanced */
+    { name: 'playing', type: 'UInt8' },
+    /** ms until the load event, and from it until the video played; NULL when that did not happen */
+    { name: 'load_ms', type: 'Nullable(UInt32)' },
+    { name: 'time_to_play_ms', type: 'Nullable(UInt32)' },
+    /** JSON: [{"kind": "console" | "request" | "exception" | "load" | "no_video", "text": "..."}, ...] */
+    { name: 'errors', type: 'String' },
+    ...INSERT_COLUMNS,
+  ],
 }
 
 /** Column names per table, for validating rows before they are sent. */
@@ -156,19 +184,83 @@ export interface TableSettings {
   readonly database: string
   readonly ttlDays: number
   readonly dedupWindow: number
+  /**
+   * Cluster name from the server's remote_servers. With it every statement
+   * runs ON CLUSTER, rows live in ReplicatedMergeTree tables named
+   * `<table>_local`, and a Distributed table under the plain name sits in front.
+   */
+  readonly cluster?: string | undefined
 }
 
+/** Name of the table that stores the rows on each server: `<table>_local` in cluster mode, else the table itself. */
+export function localTableName(table: TableName, cluster: string | undefined): string {
+  return cluster === undefined ? table : `${table}_local`
+}
+
+function onCluster(cluster: string | undefined): string {
+  return cluster === undefined ? '' : ` ON CLUSTER ${cluster}`
+}
+
+function columnListSql(table: TableName, features: StorageFeatures): string {
+  return SCHEMA[table].map((column) => `  ${columnSql(column, features)}`).join(',\n')
+}
+
+export function createDatabaseSql(settings: TableSettings): string {
+  return `CREATE DATABASE IF NOT EXISTS ${settings.database}${onCluster(settings.cluster)}`
+}
+
+/**
+ * Returns the CREATE TABLE of the table that stores the rows: a MergeTree
+ * table on a single server, or in cluster mode the `<table>_local`
+ * ReplicatedMergeTree table on every server of the cluster. The `{shard}`
+ * and `{replica}` macros come from each server's own config.
+ */
 export function createTableSql(table: TableName, features: StorageFeatures, settings: TableSettings): string {
+  const { database, cluster } = settings
+  const engine =
+    cluster === undefined ? 'MergeTree' : `ReplicatedMergeTree('/clickhouse/tables/{shard}/${database}/${table}', '{replica}')`
   const lines = [
-    `CREATE TABLE IF NOT EXISTS ${settings.database}.${table}`,
+    `CREATE TABLE IF NOT EXISTS ${database}.${localTableName(table, cluster)}${onCluster(cluster)}`,
     `(`,
-    SCHEMA[table].map((column) => `  ${columnSql(column, features)}`).join(',\n'),
+    columnListSql(table, features),
     `)`,
-    `ENGINE = MergeTree`,
+    `ENGINE = ${engine}`,
     `PARTITION BY toYYYYMM(insert_date)`,
     `ORDER BY (stream_id, insert_ts)`,
   ]
   if (features.ttl) lines.push(`TTL insert_date + INTERVAL ${settings.ttlDays} DAY`)
-  if (features.dedupToken) lines.push(`SETTINGS non_replicated_deduplication_window = ${settings.dedupWindow}`)
+  // Replicated tables deduplicate by block hash or token within replicated_deduplication_window
+  // (the server's default); non_replicated_deduplication_window applies only to plain MergeTree.
+  if (features.dedupToken && cluster === undefined) lines.push(`SETTINGS non_replicated_deduplication_window = ${settings.dedupWindow}`)
   return lines.join('\n')
+}
+
+/**
+ * Returns the CREATE TABLE of the Distributed table that the rest of the
+ * code queries and inserts into in cluster mode.
+ *
+ * The sharding key is a hash of stream_id rather than rand(), because a
+ * retried batch must split into the same rows per shard as its first try.
+ * Otherwise no shard would recognise its part as a duplicate, by block hash
+ * or by insert_deduplication_token. It also keeps each stream's rows on one shard.
+ */
+export function createDistributedTableSql(table: TableName, features: StorageFeatures, settings: TableSettings & { cluster: string }): string {
+  const { database, cluster } = settings
+  return [
+    `CREATE TABLE IF NOT EXISTS ${database}.${table}${onCluster(cluster)}`,
+    `(`,
+    columnListSql(table, features),
+    `)`,
+    `ENGINE = Distributed(${cluster}, ${database}, ${localTableName(table, cluster)}, cityHash64(stream_id))`,
+  ].join('\n')
+}
+
+/** Returns every statement that creates the database and the tables in TABLES, in the order to run them. */
+export function schemaStatements(features: StorageFeatures, settings: TableSettings): string[] {
+  const statements = [createDatabaseSql(settings)]
+  for (const table of TABLES) {
+    statements.push(createTableSql(table, features, settings))
+    if (settings.cluster !== undefined) statements.push(createDistributedTableSql(table, features, { ...settings, cluster: settings.cluster }))
+  }
+  return statements
 }

@@ -4,7 +4,7 @@
 // openStorage(), which picks one.
 import type { Logger } from 'pino'
 
-export const TABLES = ['metrics', 'statuses', 'heatmap', 'events', 'av_checks', 'playlist_checks'] as const
+export const TABLES = ['metrics', 'statuses', 'heatmap', 'events', 'av_checks', 'playlist_checks', 'page_checks'] as const
 export type TableName = (typeof TABLES)[number]
 
 export type StorageDriver = 'embedded' | 'server'
@@ -43,6 +43,8 @@ export interface Storage {
   readonly driver: StorageDriver
   /** The ClickHouse database holding the tables (default 'monit'). */
   readonly database: string
+  /** The cluster the tables are created on (server driver only), or undefined for one server. */
+  readonly cluster: string | undefined
   /** Known after init() (or the first insert/query); undefined before. */
   readonly features: StorageFeatures | undefined
   /** Qualified table name for SQL text, e.g. `monit.metrics`. Queries must qualify their tables with it. */
@@ -84,8 +86,14 @@ export interface StorageOptions {
   database?: string
   /** Rows older than this many days (by insert_date) are dropped. Default 90. */
   ttlDays?: number
-  /** non_replicated_deduplication_window for the tables. Default 10000 inserts. */
+  /** non_replicated_deduplication_window for the tables. Default 10000 inserts. Not used in cluster mode. */
   dedupWindow?: number
+  /**
+   * A cluster from the servers' remote_servers: init() creates the tables
+   * ON CLUSTER as ReplicatedMergeTree `<table>_local` tables with a
+   * Distributed table in front (schema.ts). Server driver only.
+   */
+  cluster?: string
   /** Server driver: HTTP request timeout. Default 30000 ms. */
   requestTimeoutMs?: number
   logger: Logger

@@ -35,6 +35,12 @@ export interface TsAnalyzerOptions {
    * PID_error (1.6). Default 5000.
    */
   pidTimeoutMs?: number
+  /**
+   * Receives each elementary stream packet (not PAT, PMT or null) that has a
+   * payload and passed the checks: no transport_error_indicator, a readable
+   * adaptation field and no duplicate. The PES reader of the probe uses it.
+   */
+  onPayload?: (packet: Buffer, header: TsPacketHeader) => void
 }
 
 interface PidStats {
@@ -59,6 +65,7 @@ export class TsAnalyzer {
   private readonly clock = new StreamClock()
   private readonly tables: ProgramTable
   private readonly pidStats = new Map<number, PidStats>()
+  private readonly onPayload: ((packet: Buffer, header: TsPacketHeader) => void) | undefined
 
   private bytes = 0
   private packets = 0
@@ -73,6 +80,12 @@ export class TsAnalyzer {
       throw new RangeError(`pidTimeoutMs must be a positive number of ms, got ${pidTimeoutMs}`)
     }
     this.tables = new ProgramTable(pidTimeoutMs)
+    this.onPayload = options.onPayload
+  }
+
+  /** Returns the elementary stream that a PMT in use lists on `pid`, if any. */
+  streamOf(pid: number): StreamInfo | undefined {
+    return this.tables.streamOf(pid)
   }
 
   /**
@@ -157,7 +170,13 @@ export class TsAnalyzer {
       stats.continuityCountErrors += 1
     }
 
-    if (this.tables.isPsiPid(header.pid)) this.tables.handlePsiPacket(packet, header, cc, nowMs)
+    if (this.tables.isPsiPid(header.pid)) {
+      this.tables.handlePsiPacket(packet, header, cc, nowMs)
+      return
+    }
+    if (this.onPayload !== undefined && header.hasPayload && !header.malformed && cc !== CC_STATUS.duplicate) {
+      this.onPayload(packet, header)
+    }
   }
 
   private handlePcr(header: TsPacketHeader, stats: PidStats): void {

@@ -185,6 +185,15 @@ export class ProgramTable {
     return this.pidErrors.get(pid) ?? 0
   }
 
+  /** Returns the elementary stream that a PMT in use lists on `pid`, if any. */
+  streamOf(pid: number): StreamInfo | undefined {
+    for (const program of this.programs.values()) {
+      const stream = program.pmt?.streams.find((candidate) => candidate.pid === pid)
+      if (stream !== undefined) return stream
+    }
+    return undefined
+  }
+
   /** PIDs that a PMT in use lists as elementary streams. */
   streamPids(): Set<number> {
     const pids = new Set<number>()

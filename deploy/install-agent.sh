@@ -31,7 +31,7 @@ Installs the monit agent as the systemd service $SERVICE:
   $DATA_DIR                   unsent metrics (systemd's StateDirectory)
 
   --controller URL   controller URL, http(s):// or ws(s)://; several separated by commas
-  --token TOKEN      agent token from "monit-controller tokens create"; the
+  --token TOKEN      agent token from "monit tokens create NAME" (the operator CLI); the
                      variable MONIT_AGENT_TOKEN also works and keeps it out of the process list
   --name NAME        agent name (default: the host name, read when the agent starts)
   --labels k=v,...   agent labels, such as region=eu-west
@@ -121,7 +121,7 @@ check_options() {
   fi
 
   [[ -n $controller ]] || fail "--controller is missing; give the controller URL, such as https://monit.example.com"
-  [[ -n $token ]] || fail "--token (or MONIT_AGENT_TOKEN) is missing; create one with: monit-controller tokens create --name NAME"
+  [[ -n $token ]] || fail "--token (or MONIT_AGENT_TOKEN) is missing; create one with: monit tokens create NAME"
   local url='(https?|wss?)://[^[:space:],]+'
   [[ $controller =~ ^$url(,$url)*$ ]] || fail "--controller \"$controller\" is not an http(s):// or ws(s):// URL"
   [[ $token =~ ^[[:graph:]]+$ ]] || fail "--token contains spaces or control characters"

@@ -12,6 +12,31 @@ const port = Number(process.env.MONIT_DEMO_PORT ?? 8090)
 const folder = resolve(process.env.MONIT_DEMO_DIR ?? 'data/demo-stream')
 const contentTypes: Record<string, string> = { '.m3u8': 'application/vnd.apple.mpegurl', '.ts': 'video/mp2t' }
 
+const server = createServer(async (request, response) => {
+  const path = normalize(decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname))
+  const file = join(folder, path)
+  if (!file.startsWith(folder + '/')) {
+    response.writeHead(403).end()
+    return
+  }
+  try {
+    const info = await stat(file)
+    response.writeHead(200, { 'content-type': contentTypes[extname(file)] ?? 'application/octet-stream', 'content-length': info.size, 'cache-control': 'no-cache' })
+    createReadStream(file).pipe(response)
+  } catch {
+    response.writeHead(404).end('not found\n')
+  }
+})
+// Listen first: when the port is taken (another demo stream runs), stop before touching its folder or starting ffmpeg.
+await new Promise<void>((listening) => {
+  server.once('error', (error: NodeJS.ErrnoException) => {
+    console.error(`demo-stream: cannot listen on 127.0.0.1:${port} (${error.code ?? error.message}); is another demo stream running? Set MONIT_DEMO_PORT to use another port.`)
+    process.exit(1)
+  })
+  server.listen(port, '127.0.0.1', listening)
+})
+console.log(`demo stream: http://127.0.0.1:${port}/live/index.m3u8 (the first segments appear after about 4 s; Ctrl-C stops it)`)
+
 await rm(folder, { recursive: true, force: true })
 await mkdir(join(folder, 'live'), { recursive: true })
 
@@ -45,25 +70,6 @@ function startEncoder(): ChildProcess {
   })
   return child
 }
-
-const server = createServer(async (request, response) => {
-  const path = normalize(decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname))
-  const file = join(folder, path)
-  if (!file.startsWith(folder + '/')) {
-    response.writeHead(403).end()
-    return
-  }
-  try {
-    const info = await stat(file)
-    response.writeHead(200, { 'content-type': contentTypes[extname(file)] ?? 'application/octet-stream', 'content-length': info.size, 'cache-control': 'no-cache' })
-    createReadStream(file).pipe(response)
-  } catch {
-    response.writeHead(404).end('not found\n')
-  }
-})
-server.listen(port, '127.0.0.1', () => {
-  console.log(`demo stream: http://127.0.0.1:${port}/live/index.m3u8 (the first segments appear after about 4 s; Ctrl-C stops it)`)
-})
 
 const stop = () => {
   stopping = true

@@ -39,6 +39,17 @@ async function main(argv: string[]): Promise<number> {
   const stopRequested = new Promise<number>((done) => {
     process.once('SIGINT', () => done(0))
     process.once('SIGTERM', () => done(0))
+    // Started by a controller with an IPC channel (its local agent): the channel
+    // closes when that controller dies, even by SIGKILL, and the agent must not outlive it.
+    if (process.send !== undefined) {
+      const parentGone = () => {
+        log.warn('the controller that started this agent is gone; stopping')
+        done(0)
+      }
+      // The channel may have closed while this process was still loading.
+      if (process.connected) process.once('disconnect', parentGone)
+      else parentGone()
+    }
     agent.onFatal(() => done(3))
   })
   const metricsServer = await serveMetrics(config, agent, log)

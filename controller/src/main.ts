@@ -10,10 +10,16 @@ import { buildController, createLogger } from './app.ts'
 import { openRepository } from './repository/index.ts'
 import { CONTROLLER_VERSION } from './version.ts'
 
-const usage = `usage: monit-controller [serve] [options]
-       monit-controller tokens create --name NAME [--database URL | --data-dir DIR]
-       monit-controller tokens list [--database URL | --data-dir DIR]
-       monit-controller tokens revoke ID [--database URL | --data-dir DIR]
+/** Command that starts the controller from a checkout (the npm bin name is not on PATH). */
+const COMMAND = 'node --import tsx controller/src/main.ts'
+
+const usage = `usage: ${COMMAND} [serve] [options]
+       ${COMMAND} tokens create --name NAME [--database URL | --data-dir DIR]
+       ${COMMAND} tokens list [--database URL | --data-dir DIR]
+       ${COMMAND} tokens revoke ID [--database URL | --data-dir DIR]
+
+The tokens commands work on the settings database directly, so give them the
+controller's --database (or MONIT_DATABASE) or --data-dir.
 
 Options (each also read from its environment variable):
 ${controllerHelp()}
@@ -116,7 +122,8 @@ function startLocalAgent(address: string, config: ControllerConfig, logger: Logg
     child = spawn(
       process.execPath,
       [...process.execArgv, entry, '--controller', address, '--name', 'local', '--id', 'local', '--data-dir', resolve(config.dataDir, 'agent')],
-      { env: { ...process.env, MONIT_AGENT_TOKEN: config.agentToken, MONIT_LOG_LEVEL: config.logLevel }, stdio: 'inherit' },
+      // The IPC channel lets the agent notice when this process dies, even by SIGKILL, and stop too.
+      { env: { ...process.env, MONIT_AGENT_TOKEN: config.agentToken, MONIT_LOG_LEVEL: config.logLevel }, stdio: ['inherit', 'inherit', 'inherit', 'ipc'] },
     )
     log.info({ pid: child.pid }, 'local agent started')
     child.on('error', (error) => log.error({ err: error }, 'local agent failed to start'))
@@ -187,7 +194,12 @@ main(process.argv.slice(2)).then(
       console.error(`monit-controller: ${error.message}`)
       process.exit(2)
     }
-    console.error('monit-controller: failed:', error)
+    // One line for the operator; the stack only when MONIT_LOG_LEVEL asks for debug output.
+    const message = error instanceof Error ? error.message : String(error)
+    const debug = process.env.MONIT_LOG_LEVEL === 'debug' || process.env.MONIT_LOG_LEVEL === 'trace'
+    console.error(`monit-controller: failed: ${message}`)
+    if (debug) console.error(error)
+    else console.error('monit-controller: set MONIT_LOG_LEVEL=debug to print the stack trace')
     // Open handles (the database pool, chDB, timers) would keep a failed start alive.
     process.exit(1)
   },

@@ -189,6 +189,8 @@ test('agent detail shows assignments, load and capacity', async () => {
 test('drain revokes and undrain places again', async () => {
   const eu = fakes.find((agent) => agent.id === 'eu-1')!
   const before = await getStream('needs-eu')
+  eu.send({ type: 'status', stream_id: 'needs-eu', epoch: before.assignments[0].epoch, status: 'up', reason: '', ts_ms: Date.now() })
+  await waitFor('needs-eu up', async () => ((await getStream('needs-eu')).status === 'up' ? true : undefined), 5000, 100)
 
   const drained = await call('POST', `${agentsBase}/eu-1/drain`)
   assert.is(drained.status, 200)
@@ -198,6 +200,9 @@ test('drain revokes and undrain places again', async () => {
   const waiting = await getStream('needs-eu')
   assert.is(waiting.agent_id, null)
   assert.is(waiting.unassigned_reason, 'the 1 matching agent is draining')
+  // No agent observes the stream any more, so its last report is not shown as current.
+  assert.is(waiting.status, null)
+  assert.is(waiting.status_reason, null)
 
   const undrained = await call('POST', `${agentsBase}/eu-1/undrain`)
   assert.is(undrained.body.draining, false)

@@ -98,6 +98,9 @@ export async function streamRoutes(app: FastifyInstance, context: ControllerCont
 
   const view = (stream: StoredStream) => ({
     ...stream,
+    // A status is what some agent observed. With no agent assigned (paused, drained away, no match)
+    // no agent observes the stream, so the last report is not shown as its current status.
+    ...(stream.assignments.length === 0 ? { status: null, status_reason: null, status_at: null } : {}),
     unassigned_reason: stream.desired_state === 'up' ? scheduler.unassignedReason(stream.id) ?? null : null,
   })
 

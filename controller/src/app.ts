@@ -41,7 +41,7 @@ import { selectProtocol } from './auth/websocket.ts'
 import { sdkRoutes } from './sdk/routes.ts'
 import { dashboardRoutes } from './dashboard/routes.ts'
 import { StatusScreenshots } from './screenshots/evidence.ts'
-import { createValidatorCompiler, formatValidationError } from './api/validation.ts'
+import { createValidatorCompiler, explainRequestErrors, formatValidationError } from './api/validation.ts'
 import { CONTROLLER_VERSION } from './version.ts'
 
 export interface Controller {
@@ -249,6 +249,7 @@ export async function buildController(
   })
   // Unknown fields and wrong JSON types are rejected with 400 rather than dropped or converted.
   app.setValidatorCompiler(createValidatorCompiler())
+  explainRequestErrors(app)
   await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES, handleProtocols: selectProtocol } })
   // Before any route, so that every route gets the security headers, rate limits and access hook.
   const auth = await setupAuth(app, context)

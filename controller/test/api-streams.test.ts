@@ -61,7 +61,31 @@ const invalidBodies: Array<[string, unknown, RegExp]> = [
   ['url with a space', { url: ' udp://127.0.0.1:5000' }, /body\/url: .* contains spaces/],
   ['probe range', { url: 'udp://127.0.0.1:5000', probe: { interval_s: 0 } }, /interval_s/],
   ['sample too long', { url: 'udp://127.0.0.1:5000', probe: { interval_s: 5, sample_s: 5 } }, /body\/probe\/sample_s/],
+  ['invalid label key', { url: 'udp://127.0.0.1:5000', labels: { 'a=b': 'c' } }, /^body\/labels: invalid key "a=b"; keys must match/],
+  ['unknown desired state', { url: 'udp://127.0.0.1:5000', desired_state: 'paused' }, /^body\/desired_state must be one of up, down$/],
 ]
+
+test('unreadable bodies get the fix in the message', async () => {
+  const send = (payload: string, contentType: string) =>
+    server.inject({ method: 'POST', url: `${base}/raw-1/create`, payload, headers: { 'content-type': contentType } })
+  const xml = await send('<stream/>', 'application/xml')
+  assert.is(xml.statusCode, 415)
+  assert.match(xml.json().message, 'content-type: application/json')
+  const cut = await send('{"url":', 'application/json')
+  assert.is(cut.statusCode, 400)
+  assert.is(cut.json().error, 'Bad Request')
+  assert.match(cut.json().message, 'not valid JSON')
+  const large = await send(JSON.stringify({ url: 'x'.repeat(2_000_000) }), 'application/json')
+  assert.is(large.statusCode, 413)
+  assert.match(large.json().message, 'larger than 1048576 bytes')
+})
+
+test('unknown route is 404 with a code', async () => {
+  const response = await server.inject({ method: 'GET', url: '/api/nope?x=1' })
+  assert.is(response.statusCode, 404)
+  assert.is(response.json().code, 'MONIT_ERR_ROUTE_NOT_FOUND')
+  assert.match(response.json().message, 'no route GET /api/nope')
+})
 
 for (const [name, payload, pattern] of invalidBodies) {
   test(`create rejects ${name} with 400`, async () => {

@@ -63,11 +63,21 @@ export async function deleteJson<T>(path: string): Promise<T> {
   return (await (await request('DELETE', path)).json()) as T
 }
 
-/** Fetches an image with the token and returns an object URL for it, or null on 404. */
-export async function imageUrl(path: string): Promise<string | null> {
+/** An image fetched with the token, as an object URL. */
+export interface FetchedImage {
+  url: string
+  /** The Last-Modified header, which the screenshot routes set to the grab time, or null when absent. */
+  lastModified: Date | null
+}
+
+/** Fetches an image with the token, or returns null on 404. */
+export async function fetchImage(path: string): Promise<FetchedImage | null> {
   try {
     const response = await request('GET', path)
-    return URL.createObjectURL(await response.blob())
+    const header = response.headers.get('last-modified')
+    const lastModified = header === null ? null : new Date(header)
+    const valid = lastModified !== null && !Number.isNaN(lastModified.getTime())
+    return { url: URL.createObjectURL(await response.blob()), lastModified: valid ? lastModified : null }
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) return null
     throw error

@@ -20,8 +20,11 @@ export interface TimeChartProps {
   series: Series[]
   /** Formats a y value for the legend, and for the axis unless axisFormat is given. */
   format?: (value: number) => string
-  /** Formats the y axis labels, which have about 8 characters of room. */
-  axisFormat?: (value: number) => string
+  /**
+   * Formats all y axis ticks at once, so that the labels can share a unit and
+   * precision. Each label has about 8 characters of room.
+   */
+  axisFormat?: (ticks: number[]) => string[]
   height?: number
   /** Range of the x axis in Unix seconds, so that charts of one page line up. */
   range: [number, number]
@@ -41,7 +44,7 @@ export function TimeChart(props: TimeChartProps) {
     const foreground = cssVar('--fg')
     const grid = cssVar('--grid')
     const format = props.format ?? ((value: number) => String(value))
-    const axisFormat = props.axisFormat ?? format
+    const axisFormat = props.axisFormat ?? ((ticks: number[]) => ticks.map(format))
     const axis: uPlot.Axis = { stroke: foreground, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } }
     const options: uPlot.Options = {
       width: Math.max(200, element.clientWidth),
@@ -49,7 +52,7 @@ export function TimeChart(props: TimeChartProps) {
       scales: { x: { time: true, range: () => props.range } },
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
-      axes: [axis, { ...axis, size: 64, values: (_plot, values) => values.map(axisFormat) }],
+      axes: [axis, { ...axis, size: 64, values: (_plot, ticks) => axisFormat(ticks) }],
       series: [
         {},
         ...props.series.map((series) => ({

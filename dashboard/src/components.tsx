@@ -1,7 +1,8 @@
 // Small parts that several pages use.
 import type { ComponentChildren } from 'preact'
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks'
-import { ApiError, imageUrl } from './api.ts'
+import { ApiError, fetchImage, type FetchedImage } from './api.ts'
+import { formatAgo, formatTime } from './format.ts'
 import type { StatusRow } from './types.ts'
 
 export function StatusBadge({ status, desired }: { status: string | null; desired?: string }) {
@@ -10,12 +11,12 @@ export function StatusBadge({ status, desired }: { status: string | null; desire
 }
 
 /** Shows the message of a failed request. */
-export function ErrorMessage({ error }: { error: unknown }) {
+export function ErrorMessage({ error, class: className }: { error: unknown; class?: string }) {
   if (error === null || error === undefined) return null
   const message = error instanceof Error ? error.message : String(error)
   const status = error instanceof ApiError && error.status > 0 ? ` (${error.status})` : ''
   return (
-    <p class="error" role="alert">
+    <p class={className === undefined ? 'error' : `error ${className}`} role="alert">
       {message}
       {status}
     </p>
@@ -69,28 +70,57 @@ export function useInterval(fn: () => void, ms: number): void {
   }, [ms])
 }
 
-/** Shows an image fetched with the token, because an <img> cannot send the Authorization header. */
-export function AuthImage({ path, alt, refreshKey, class: className }: { path: string; alt: string; refreshKey?: unknown; class?: string }) {
-  const [url, setUrl] = useState<string | null | undefined>(undefined)
+/**
+ * Shows an image fetched with the token, because an <img> cannot send the
+ * Authorization header. With showGrabTime, a caption under it gives the
+ * image's grab time, so that an old picture is not taken for a live one.
+ */
+export function AuthImage({
+  path,
+  alt,
+  refreshKey,
+  class: className,
+  showGrabTime = false,
+}: {
+  path: string
+  alt: string
+  refreshKey?: unknown
+  class?: string
+  showGrabTime?: boolean
+}) {
+  const [image, setImage] = useState<FetchedImage | null | undefined>(undefined)
   useEffect(() => {
     let current = true
     let created: string | null = null
-    imageUrl(path).then(
+    fetchImage(path).then(
       (value) => {
-        created = value
-        if (current) setUrl(value)
-        else if (value !== null) URL.revokeObjectURL(value)
+        created = value?.url ?? null
+        if (current) setImage(value)
+        else if (value !== null) URL.revokeObjectURL(value.url)
       },
-      () => current && setUrl(null),
+      () => current && setImage(null),
     )
     return () => {
       current = false
       if (created !== null) URL.revokeObjectURL(created)
     }
   }, [path, refreshKey])
-  if (url === undefined) return <div class={`thumb thumb-empty ${className ?? ''}`}>…</div>
-  if (url === null) return <div class={`thumb thumb-empty ${className ?? ''}`}>no screenshot</div>
-  return <img class={`thumb ${className ?? ''}`} src={url} alt={alt} />
+  let picture
+  if (image === undefined) picture = <div class={`thumb thumb-empty ${className ?? ''}`}>…</div>
+  else if (image === null) picture = <div class={`thumb thumb-empty ${className ?? ''}`}>no screenshot</div>
+  else picture = <img class={`thumb ${className ?? ''}`} src={image.url} alt={alt} />
+  if (!showGrabTime) return picture
+  const grabbed = image?.lastModified?.toISOString()
+  return (
+    <figure class="grabbed-image">
+      {picture}
+      {grabbed === undefined ? null : (
+        <figcaption class="small muted grab-time" data-grabbed-at={grabbed} title={formatTime(grabbed)}>
+          grabbed {formatAgo(grabbed)}
+        </figcaption>
+      )}
+    </figure>
+  )
 }
 
 /** Buttons that act and show the server's message when the request fails. */

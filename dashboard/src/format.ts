@@ -7,11 +7,29 @@ export function formatBitrate(bitsPerSecond: number | null | undefined): string 
   return `${bitsPerSecond.toFixed(0)} bit/s`
 }
 
-/** Short bitrate for chart axes: 650k, 2.5M. */
-export function formatBitrateShort(bitsPerSecond: number): string {
-  if (Math.abs(bitsPerSecond) >= 1e6) return `${(bitsPerSecond / 1e6).toFixed(1)}M`
-  if (Math.abs(bitsPerSecond) >= 1e3) return `${(bitsPerSecond / 1e3).toFixed(0)}k`
-  return bitsPerSecond.toFixed(0)
+/** Maximum decimals of a tick label. */
+const MAX_TICK_DECIMALS = 6
+
+/**
+ * Formats the bitrate ticks of a chart axis (bit/s) as 650k or 2.05M. All
+ * ticks share the unit of the largest one and the fewest decimals that show
+ * each tick to within 1% of the tick spacing, so adjacent ticks differ.
+ */
+export function formatBitrateTicks(ticks: number[]): string[] {
+  const largest = Math.max(0, ...ticks.map((tick) => Math.abs(tick)))
+  const [divisor, suffix] = largest >= 1e6 ? [1e6, 'M'] : largest >= 1e3 ? [1e3, 'k'] : [1, '']
+  const scaled = ticks.map((tick) => tick / divisor)
+  let spacing = Infinity
+  for (let i = 1; i < scaled.length; i++) {
+    const gap = Math.abs(scaled[i]! - scaled[i - 1]!)
+    if (gap > 0) spacing = Math.min(spacing, gap)
+  }
+  // A lone tick, or ticks that are all equal, have no spacing, so their own size sets the precision.
+  const tolerance = (Number.isFinite(spacing) ? spacing : largest / divisor) / 100
+  const fits = (digits: number) => scaled.every((value) => Math.abs(Number(value.toFixed(digits)) - value) <= tolerance)
+  let decimals = 0
+  while (decimals < MAX_TICK_DECIMALS && !fits(decimals)) decimals++
+  return scaled.map((value) => (value === 0 ? '0' : `${value.toFixed(decimals)}${suffix}`))
 }
 
 /** "12 s ago", "5 min ago", "3 h ago" or the date, for an ISO time; "never" for null. */

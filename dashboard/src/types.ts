@@ -95,12 +95,24 @@ export interface AvRow {
   error: string
 }
 
+/** A stored screenshot that a status row names: the one closest to the change. */
+export interface ScreenshotReference {
+  /** Grab time, ISO 8601. */
+  ts: string
+  ts_ms: number
+  url: string
+}
+
 export interface StatusRow {
   stream_id: string
   ts: string
   agent_id: string
   status: string
   reason: string
+  /** Tail of the failed probe's output with credentials removed, or empty when the agent sent none. */
+  error_output: string
+  /** The stored screenshot closest to the change (within 5 minutes), or null. */
+  screenshot: ScreenshotReference | null
 }
 
 export interface ViewerBucket {
@@ -158,6 +170,20 @@ export interface AlertRule {
   reason_pattern: string | null
   for_s: number
   channels: string[]
+}
+
+/** An alert from GET /api/query/alerts/v1. Its resolved_at is null while it is open. */
+export interface Alert {
+  id: number
+  rule_id: string
+  rule_name: string
+  stream_id: string
+  status: string
+  reason: string
+  started_at: string
+  fired_at: string
+  resolved_at: string | null
+  resolution: string | null
 }
 
 /** Messages of the live feed, GET /api/live/v1/ws. */

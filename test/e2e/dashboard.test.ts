@@ -2,8 +2,9 @@
 // real agent processes and a live HLS test stream, all on 127.0.0.1. The
 // test logs in, creates a stream through the form, waits for its status from
 // the live feed and for its chart to fill, stops an agent and waits for the
-// agents page to show it offline, and saves a PNG of each page under
-// test-artifacts/dashboard/.
+// agents page to show it offline. It then stops the source and waits for the
+// stream page to show why the stream is down and for its alert to open. It
+// saves a PNG of each page under test-artifacts/dashboard/.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
@@ -11,6 +12,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { CDPSession, Page } from 'puppeteer-core'
 import { buildDashboard } from '../../scripts/build-dashboard.ts'
+import { formatBitrateTicks } from '../../dashboard/src/format.ts'
 import { startTestController, TEST_ADMIN_PASSWORD, testPasswordOf, waitFor, type TestController } from '../../testing/controller.ts'
 import { startAgentProcess, type AgentProcess } from '../../testing/agent.ts'
 import { startHlsStream, stopAllTestStreams, type HlsStream } from '../../testing/streams.ts'
@@ -133,6 +135,8 @@ test.before(async () => {
   page.on('request', (request) => {
     const url = request.url()
     if (!url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')) problems.push(`request to another host: ${url}`)
+    // The page names an inline icon, so the browser must not request /favicon.ico.
+    if (new URL(url).pathname === '/favicon.ico') problems.push(`request for ${url}`)
   })
   // Accepts the confirm() of drain, delete and revoke.
   page.on('dialog', (dialog) => {
@@ -204,6 +208,19 @@ test('duplicate stream shows the server message', async () => {
   await page.click('.stream-form button[type=submit]')
   const error = await waitShown('.stream-form .error')
   assert.match(await error.evaluate((element) => element.textContent ?? ''), `stream "${STREAM_ID}" already exists`)
+  // The message spans the form, as the button row below it does.
+  const errorWidth = await error.evaluate((element) => element.getBoundingClientRect().width)
+  const buttonsWidth = await page.$eval('.stream-form .actions', (element) => element.getBoundingClientRect().width)
+  assert.ok(Math.abs(errorWidth - buttonsWidth) <= 1, `the error is ${errorWidth} px wide and the button row ${buttonsWidth} px`)
+})
+
+test('bitrate axis ticks differ', () => {
+  assert.equal(formatBitrateTicks([2.05e6, 2.1e6, 2.15e6]), ['2.05M', '2.10M', '2.15M'])
+  assert.equal(formatBitrateTicks([0, 5e5, 1e6, 1.5e6]), ['0', '0.5M', '1.0M', '1.5M'])
+  assert.equal(formatBitrateTicks([600e3, 650e3, 700e3]), ['600k', '650k', '700k'])
+  assert.equal(formatBitrateTicks([601e3, 601.5e3, 602e3]), ['601.0k', '601.5k', '602.0k'])
+  assert.equal(formatBitrateTicks([0, 250, 500]), ['0', '250', '500'])
+  assert.equal(formatBitrateTicks([2.1e6]), ['2.1M'])
 })
 
 test('status turns up from the live feed', async () => {
@@ -240,6 +257,8 @@ test('stream page chart fills', async () => {
     { timeout: 60_000, polling: 1000 },
   )
   await waitShown('.details img.latest', 30_000)
+  const grabbed = await page.$eval('.details .grab-time', (element) => Date.parse(element.getAttribute('data-grabbed-at') ?? ''))
+  assert.ok(Math.abs(Date.now() - grabbed) < 120_000, `the latest screenshot's grab time is ${new Date(grabbed).toISOString()}`)
   await waitShown('.shots img', 30_000)
   const canvases = await page.$$eval('.chart-plot canvas', (elements) => elements.length)
   assert.ok(canvases >= 7, `${canvases} uPlot canvases`)
@@ -332,12 +351,16 @@ test('viewers and settings pages', async () => {
   await page.type('input[name=rule-id]', 'dash-down')
   await page.type('input[name=rule-streams]', STREAM_ID)
   await page.select('select[name=rule-channels]', 'ops-hook')
+  // With for_s 0 the rule fires at once, so the stream-down test finds its alert open.
+  await page.click('input[name=rule-for]', { clickCount: 3 })
+  await page.type('input[name=rule-for]', '0')
   await page.click('form.rule-form button[type=submit]')
   await waitShown('table.rules tbody tr')
   const rule = await api('GET', '/api/config/alerts/v1/rules/dash-down')
   assert.is(rule.status, 200)
   assert.equal(rule.body.stream_ids, [STREAM_ID])
   assert.equal(rule.body.channels, ['ops-hook'])
+  assert.is(rule.body.for_s, 0)
   await capture('settings-desktop-light')
 })
 
@@ -398,6 +421,27 @@ test('viewer role sees no write controls', async () => {
   await navigate('#/settings', '.settings-page')
   assert.is(await page.$('table.users'), null)
   assert.is(await page.$('input[name=token-name]'), null)
+})
+
+test('stream down shows error output and alert', async () => {
+  await navigate(`#/streams/${STREAM_ID}`, '.stream-page .details')
+  assert.is(await page.$('.failure'), null)
+  await hls.stop()
+  const output = await waitShown('.failure[data-status=down] pre.error-output', 45_000)
+  const text = await output.evaluate((element) => element.textContent ?? '')
+  assert.match(text, 'Connection refused')
+  const overflow = await output.evaluate((element) => getComputedStyle(element).overflowY)
+  assert.is(overflow, 'auto')
+  await waitShown('.failure .failure-screenshot img', 10_000)
+  const caption = await page.$eval('.failure .failure-screenshot figcaption', (element) => element.textContent ?? '')
+  assert.match(caption, 'grabbed at')
+  await capture('stream-down-desktop-light')
+
+  // The dash-down rule of the settings test opens an alert for this stream.
+  await navigate('#/streams', '.streams-page')
+  const alert = await waitShown('.open-alerts tr[data-alert-id]', 30_000)
+  assert.match(await alert.evaluate((element) => element.textContent ?? ''), STREAM_ID)
+  await capture('streams-alert-desktop-light')
 })
 
 test('every screenshot has content', async () => {

@@ -158,7 +158,7 @@ export function StreamForm({ session, id }: { session: Session; id?: string }) {
           pinned agent
           <input name="pinned_agent_id" value={fields.pinned} onInput={set('pinned')} placeholder="none" />
         </label>
-        <ErrorMessage error={error} />
+        <ErrorMessage error={error} class="wide" />
         <div class="wide actions">
           <button type="submit" class="primary" disabled={busy}>
             {editing ? 'save' : 'create'}

@@ -16,7 +16,7 @@ import {
   useLoad,
   type RangeChoice,
 } from '../components.tsx'
-import { formatAgo, formatBitrate, formatBitrateShort, formatLabels, formatTime } from '../format.ts'
+import { formatAgo, formatBitrate, formatBitrateTicks, formatLabels, formatTime } from '../format.ts'
 import { useLive } from '../live.ts'
 import { canOperate, type Session } from '../session.ts'
 import type { AvRow, MetricsBucket, Screenshot, StatusRow, Stream, ViewerBucket } from '../types.ts'
@@ -73,7 +73,7 @@ function Charts({ data }: { data: StreamCharts }) {
         x={mx}
         range={range}
         format={formatBitrate}
-        axisFormat={formatBitrateShort}
+        axisFormat={formatBitrateTicks}
         series={[
           { label: 'average', color: '--c1', values: data.metrics.map((bucket) => bucket.bitrate) },
           { label: 'min', color: '--c3', values: data.metrics.map((bucket) => bucket.bitrate_min) },
@@ -124,6 +124,84 @@ function Charts({ data }: { data: StreamCharts }) {
         series={[{ label: 'concurrent', color: '--c2', values: data.concurrent.map((bucket) => bucket.viewers) }]}
       />
     </div>
+  )
+}
+
+/** Statuses for which the page shows the failure evidence. */
+const FAILED_STATUSES = new Set(['down', 'degraded'])
+
+/** Attempts, and the pause between them, while the status row of a new change is not yet stored. */
+const FAILURE_LOAD_TRIES = 5
+const FAILURE_RETRY_MS = 2000
+
+/**
+ * Loads the latest down or degraded row since the stream's current status
+ * began, or returns null when none is found. The live feed announces a
+ * change before the controller's storage may return its row, so an empty
+ * result is retried a few times.
+ */
+async function loadFailure(id: string, statusAt: string): Promise<StatusRow | null> {
+  // One second of margin before status_at, because it and the row's time may be rounded differently.
+  const from = new Date(Date.parse(statusAt) - 1000).toISOString()
+  for (let attempt = 1; ; attempt++) {
+    const to = new Date(Date.now() + 1000).toISOString()
+    const { rows } = await getJson<{ rows: StatusRow[] }>(`/api/query/statuses/v1?${query({ stream_id: id, from, to })}`)
+    const latest = rows.filter((row) => FAILED_STATUSES.has(row.status)).at(-1)
+    if (latest !== undefined) return latest
+    if (attempt >= FAILURE_LOAD_TRIES) return null
+    await new Promise((done) => setTimeout(done, FAILURE_RETRY_MS))
+  }
+}
+
+/** Shows why the stream failed: the probe's error output and the screenshot closest to the change. */
+function FailureEvidence({ stream, refreshKey }: { stream: Stream; refreshKey: number }) {
+  const failed = stream.desired_state === 'up' && stream.status !== null && FAILED_STATUSES.has(stream.status) && stream.status_at !== null
+  const failure = useLoad(
+    () => (failed ? loadFailure(stream.id, stream.status_at!) : Promise.resolve(null)),
+    [stream.id, failed, stream.status_at, refreshKey],
+  )
+  if (!failed) return null
+  const row = failure.data
+  return (
+    <section class="card failure" data-status={stream.status}>
+      <h2>Why the stream is {stream.status}</h2>
+      <ErrorMessage error={failure.error} />
+      {row === undefined ? <p class="muted">loading the failure details…</p> : null}
+      {row === null ? <p class="muted">No down or degraded status row found since {formatTime(stream.status_at)}.</p> : null}
+      {row ? (
+        <>
+          <p class="small">
+            <strong>{row.status}</strong> at <time dateTime={row.ts}>{formatTime(row.ts)}</time> ({formatAgo(row.ts)}), reported by {row.agent_id}
+            {row.reason ? `: ${row.reason}` : ''}
+          </p>
+          <div class="failure-evidence">
+            <div class="failure-output">
+              <h3>error output</h3>
+              {row.error_output === '' ? (
+                <p class="muted small">The agent sent no error output with this status.</p>
+              ) : (
+                <pre class="error-output" tabIndex={0}>
+                  {row.error_output}
+                </pre>
+              )}
+            </div>
+            <figure class="failure-screenshot">
+              <h3>screenshot</h3>
+              {row.screenshot === null ? (
+                <p class="muted small">No screenshot was kept within 5 minutes of the change.</p>
+              ) : (
+                <>
+                  <AuthImage class="latest" path={row.screenshot.url} alt={`screenshot of ${stream.id} near the status change`} />
+                  <figcaption class="small muted">
+                    grabbed at <time dateTime={row.screenshot.ts}>{formatTime(row.screenshot.ts)}</time>
+                  </figcaption>
+                </>
+              )}
+            </figure>
+          </div>
+        </>
+      ) : null}
+    </section>
   )
 }
 
@@ -240,9 +318,10 @@ export function StreamPage({ session, id }: { session: Session; id: string }) {
               {current.vantage ? `, ${current.vantage.count} vantage points by ${current.vantage.label}` : ''}
             </dd>
           </dl>
-          <AuthImage class="latest" path={`${path}/screenshot`} alt={`latest screenshot of ${id}`} refreshKey={tick} />
+          <AuthImage class="latest" path={`${path}/screenshot`} alt={`latest screenshot of ${id}`} refreshKey={tick} showGrabTime />
         </section>
       ) : null}
+      {current ? <FailureEvidence stream={current} refreshKey={tick} /> : null}
       <div class="page-head">
         <h2>History</h2>
         <span class="spacer" />

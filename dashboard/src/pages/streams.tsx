@@ -4,10 +4,10 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { enc, getJson, query } from '../api.ts'
 import { Sparkline } from '../chart.tsx'
 import { AuthImage, ErrorMessage, StatusBadge, useInterval, useLoad } from '../components.tsx'
-import { formatAgo, formatBitrate, formatLabels } from '../format.ts'
+import { formatAgo, formatBitrate, formatLabels, formatTime } from '../format.ts'
 import { useLive } from '../live.ts'
 import { canOperate, type Session } from '../session.ts'
-import type { MetricsBucket, Stream } from '../types.ts'
+import type { Alert, MetricsBucket, Stream } from '../types.ts'
 
 /** Maximum stream ids of one /api/query request. */
 const QUERY_CHUNK = 100
@@ -34,6 +34,53 @@ async function loadBitrates(ids: string[]): Promise<Map<string, number[]>> {
   return byStream
 }
 
+/** Maximum open alerts that the list shows. */
+const OPEN_ALERT_LIMIT = 20
+
+/** Lists the open alerts, newest first, and shows nothing while there are none. */
+function OpenAlerts({ refreshKey }: { refreshKey: number }) {
+  const alerts = useLoad(
+    () => getJson<{ alerts: Alert[]; truncated: boolean }>(`/api/query/alerts/v1?${query({ state: 'open', limit: OPEN_ALERT_LIMIT })}`),
+    [refreshKey],
+  )
+  if (alerts.error) return <ErrorMessage error={alerts.error} />
+  const open = [...(alerts.data?.alerts ?? [])].sort((a, b) => Date.parse(b.fired_at) - Date.parse(a.fired_at))
+  if (open.length === 0) return null
+  return (
+    <section class="card open-alerts">
+      <h2>
+        Open alerts <span class="muted small">{alerts.data?.truncated ? `latest ${open.length}` : open.length}</span>
+      </h2>
+      <table class="table">
+        <thead>
+          <tr>
+            <th>stream</th>
+            <th>status</th>
+            <th>rule</th>
+            <th>fired</th>
+            <th>reason</th>
+          </tr>
+        </thead>
+        <tbody>
+          {open.map((alert) => (
+            <tr key={alert.id} data-alert-id={alert.id}>
+              <td>
+                <a href={`#/streams/${enc(alert.stream_id)}`}>{alert.stream_id}</a>
+              </td>
+              <td>
+                <StatusBadge status={alert.status} />
+              </td>
+              <td>{alert.rule_name || alert.rule_id}</td>
+              <td title={formatTime(alert.fired_at)}>{formatAgo(alert.fired_at)}</td>
+              <td class="reason small">{alert.reason}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  )
+}
+
 export function StreamsPage({ session }: { session: Session }) {
   const [streams, setStreams] = useState<Stream[] | undefined>(undefined)
   const [error, setError] = useState<unknown>(null)
@@ -41,6 +88,7 @@ export function StreamsPage({ session }: { session: Session }) {
   const [labelFilter, setLabelFilter] = useState('')
   const [text, setText] = useState('')
   const [thumbKey, setThumbKey] = useState(0)
+  const [alertKey, setAlertKey] = useState(0)
   const pending = useRef(new Set<string>())
   const timer = useRef<number | undefined>(undefined)
 
@@ -55,7 +103,10 @@ export function StreamsPage({ session }: { session: Session }) {
   useEffect(() => {
     loadAll()
   }, [])
-  useInterval(loadAll, 30_000)
+  useInterval(() => {
+    loadAll()
+    setAlertKey((value) => value + 1)
+  }, 30_000)
   useInterval(() => setThumbKey((value) => value + 1), 60_000)
 
   const ids = useMemo(() => (streams ?? []).map((stream) => stream.id).sort(), [streams])
@@ -67,6 +118,8 @@ export function StreamsPage({ session }: { session: Session }) {
     timer.current = undefined
     const names = [...pending.current]
     pending.current.clear()
+    // A status change may open or resolve an alert, so the alert list reloads too.
+    setAlertKey((value) => value + 1)
     for (const id of names) {
       try {
         const stream = await getJson<Stream>(`/api/state/streams/v1/${enc(id)}`)
@@ -142,13 +195,14 @@ export function StreamsPage({ session }: { session: Session }) {
       </div>
       <ErrorMessage error={error} />
       <ErrorMessage error={bitrates.error} />
+      <OpenAlerts refreshKey={alertKey} />
       {streams !== undefined && streams.length === 0 ? (
         <p class="empty">No streams yet.{canOperate(session) ? ' Add one with "add stream".' : ''}</p>
       ) : null}
       <div class="stream-list">
         {filtered.map((stream) => (
           <a class="stream-row" href={`#/streams/${enc(stream.id)}`} data-stream-id={stream.id} key={stream.id}>
-            <AuthImage path={`/api/state/streams/v1/${enc(stream.id)}/screenshot`} alt={`latest screenshot of ${stream.id}`} refreshKey={thumbKey} />
+            <AuthImage path={`/api/state/streams/v1/${enc(stream.id)}/screenshot`} alt={`latest screenshot of ${stream.id}`} refreshKey={thumbKey} showGrabTime />
             <div class="stream-main">
               <div class="stream-title">
                 <strong>{stream.id}</strong> <StatusBadge status={stream.status} desired={stream.desired_state} />

@@ -280,7 +280,7 @@ export async function buildController(
       hub.accept(socket, request.ip, stillValid)
     })
   })
-  await app.register((scope) => streamRoutes(scope, context, checks.store))
+  await app.register((scope) => streamRoutes(scope, context, checks.store, alerts))
   await app.register((scope) => agentRoutes(scope, context))
   await app.register((scope) => queryRoutes(scope, context, checks.store))
   await app.register((scope) => authRoutes(scope, context, auth))

@@ -238,6 +238,28 @@ test('alert query filters and checks', async () => {
   assert.match(bad.body.message, /^querystring\/from: /)
 })
 
+test('deleting a stream resolves its alert', async () => {
+  assert.is((await call('POST', `${rules}/news-2-down/create`, { stream_ids: ['news-2'], channels: ['ops-hook'] })).status, 201)
+  const agent = await connectAgent()
+  try {
+    assert.is((await call('POST', '/api/state/streams/v1/news-2/create', { url: 'http://127.0.0.1:9/news-2.m3u8' })).status, 201)
+    const perform = (await agent.next('perform')) as Perform
+    const down = { type: 'status', stream_id: 'news-2', epoch: perform.epoch, status: 'down', reason: 'timeout', ts_ms: Date.now() }
+    agent.socket.send(JSON.stringify(down))
+    await waitFor('an open alert on news-2', async () => ((await alertsOf('news-2'))[0]?.resolved_at === null ? true : undefined), 10_000, 50)
+
+    assert.is((await call('DELETE', '/api/state/streams/v1/news-2/delete')).status, 200)
+    const resolved = await waitFor('the alert resolved by the delete', async () => {
+      const [alert] = await alertsOf('news-2')
+      return alert?.resolved_at !== null ? alert : undefined
+    }, 10_000, 50)
+    assert.is(resolved!.resolution, 'stream_deleted')
+  } finally {
+    agent.socket.close()
+    await call('DELETE', `${rules}/news-2-down/delete`)
+  }
+})
+
 test('rule and channel delete', async () => {
   assert.is((await call('DELETE', `${rules}/news-down/delete`)).status, 200)
   assert.is((await call('DELETE', `${rules}/news-down/delete`)).status, 404)

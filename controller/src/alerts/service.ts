@@ -106,8 +106,9 @@ export class AlertService {
   /**
    * Reads the stream's current status and labels and applies the rules to
    * them. The ingest calls it for each stored status.
-   * NOTE: deleting a stream or changing its labels does not call it, so such
-   * a change reaches the rules at the stream's next status or the next start.
+   * Deleting a stream calls it too, so that its open alerts resolve.
+   * NOTE: changing a stream's labels does not call it, so that change
+   * reaches the rules at the stream's next status or the next start.
    */
   streamStatusReported(streamId: string): void {
     if (this.#stopping.signal.aborted) return

@@ -8,6 +8,7 @@ import { Access } from '../auth/roles.ts'
 import { closestScreenshots } from '../screenshots/evidence.ts'
 import type { ScreenshotStore } from '../screenshots/store.ts'
 import { ErrorBody, StreamCreateBody, StreamIdParams, StreamList, StreamUpdateBody, StreamView } from './schemas.ts'
+import type { AlertService } from '../alerts/service.ts'
 
 const base = '/api/state/streams/v1'
 
@@ -92,7 +93,12 @@ function checkProbe(probe: ProbeFields | undefined, current?: StoredStream): voi
  * Registers the stream state routes. With a screenshot store, GET of one
  * stream names the screenshot closest to its status change.
  */
-export async function streamRoutes(app: FastifyInstance, context: ControllerContext, screenshots?: ScreenshotStore): Promise<void> {
+export async function streamRoutes(
+  app: FastifyInstance,
+  context: ControllerContext,
+  screenshots?: ScreenshotStore,
+  alerts?: Pick<AlertService, 'streamStatusReported'>,
+): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>()
   const { repository, scheduler } = context
 
@@ -194,6 +200,8 @@ export async function streamRoutes(app: FastifyInstance, context: ControllerCont
       await load(id)
       scheduler.streamDeleted(id)
       await repository.deleteStream(id)
+      // The alert rules see the stream gone, so its open alerts resolve as stream_deleted.
+      alerts?.streamStatusReported(id)
       request.log.info({ stream_id: id }, 'stream deleted')
       return { id, deleted: true }
     },

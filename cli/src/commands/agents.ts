@@ -1,6 +1,6 @@
 // monit agents: list agents, show one, drain and undrain.
 import { formatRecord, formatTable, labelsText, print, printJson, text, type Column } from '../output.ts'
-import { connect, dispatch, expectPositionals, parseFlags, positional, type Action, type Command } from './shared.ts'
+import { connect, dispatch, expectPositionals, parseFlags, positional, type Action, type Command, listAction } from './shared.ts'
 
 const base = '/api/agents/v1'
 
@@ -63,18 +63,7 @@ function printAgent(agent: Agent): void {
   )
 }
 
-const list: Action = {
-  usage: 'agents list',
-  summary: 'list agents with their status, load and labels',
-  async run(args, usage) {
-    const { values, positionals } = parseFlags(args, {}, 'agents list')
-    expectPositionals(positionals, 0, usage)
-    const client = await connect(values.controller)
-    const result = (await client.request('GET', base)) as { agents: Agent[] }
-    if (values.json) printJson(result)
-    else print(formatTable(result.agents, columns))
-  },
-}
+const list = listAction<Agent>('agents list', 'list agents with their status, load and labels', base, 'agents', columns)
 
 /** An action that takes an agent id and prints the agent the API returns. */
 function agentAction(name: string, summary: string, method: 'GET' | 'POST', suffix: string): Action {

@@ -1,6 +1,7 @@
 // Flag parsing, connection and input helpers that every command uses.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { ApiClient, CliError, ExitCode, loadCredentials, normalizeController, usageError } from '../client.ts'
+import { formatTable, print, printJson, type Column } from '../output.ts'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 
@@ -166,4 +167,23 @@ export async function dispatch(group: string, summary: string, actions: Record<s
     return
   }
   await action.run(rest, action.usage)
+}
+
+/**
+ * Makes the `GROUP list` action: GET `path`, then the rows under `key` as a
+ * table, or the whole response with --json.
+ */
+export function listAction<T>(command: string, summary: string, path: string, key: string, columns: readonly Column<T>[]): Action {
+  return {
+    usage: command,
+    summary,
+    async run(args, usage) {
+      const { values, positionals } = parseFlags(args, {}, command)
+      expectPositionals(positionals, 0, usage)
+      const client = await connect(values.controller)
+      const result = (await client.request('GET', path)) as Record<string, T[]>
+      if (values.json) printJson(result)
+      else print(formatTable(result[key] ?? [], columns))
+    },
+  }
 }

@@ -1,6 +1,6 @@
 // monit streams: list, show, create, update, up, down and delete streams.
 import { usageError, type ApiClient } from '../client.ts'
-import { formatRecord, formatTable, labelsText, print, printJson, text, type Column } from '../output.ts'
+import { formatRecord, labelsText, print, printJson, text, type Column } from '../output.ts'
 import {
   connect,
   dispatch,
@@ -9,6 +9,7 @@ import {
   parseInteger,
   parsePairs,
   positional,
+  listAction,
   type Action,
   type Command,
 } from './shared.ts'
@@ -191,18 +192,7 @@ async function idAction(args: string[], usage: string, name: string): Promise<{ 
   return { id, json: values.json ?? false, client: await connect(values.controller) }
 }
 
-const list: Action = {
-  usage: 'streams list',
-  summary: 'list streams with their desired state, status and agent',
-  async run(args, usage) {
-    const { values, positionals } = parseFlags(args, {}, 'streams list')
-    expectPositionals(positionals, 0, usage)
-    const client = await connect(values.controller)
-    const result = (await client.request('GET', base)) as { streams: Stream[] }
-    if (values.json) printJson(result)
-    else print(formatTable(result.streams, columns))
-  },
-}
+const list = listAction<Stream>('streams list', 'list streams with their desired state, status and agent', base, 'streams', columns)
 
 const showAction: Action = {
   usage: 'streams show ID',

@@ -1,6 +1,6 @@
 // monit tokens: create, list and revoke agent tokens (admin only).
-import { formatTable, print, printJson, text, type Column } from '../output.ts'
-import { connect, dispatch, expectPositionals, parseFlags, positional, type Action, type Command } from './shared.ts'
+import { print, printJson, text, type Column } from '../output.ts'
+import { connect, dispatch, expectPositionals, parseFlags, positional, type Action, type Command, listAction } from './shared.ts'
 
 const base = '/api/config/agent-tokens/v1'
 
@@ -42,18 +42,7 @@ const create: Action = {
   },
 }
 
-const list: Action = {
-  usage: 'tokens list',
-  summary: 'list agent tokens, without their secrets',
-  async run(args, usage) {
-    const { values, positionals } = parseFlags(args, {}, 'tokens list')
-    expectPositionals(positionals, 0, usage)
-    const client = await connect(values.controller)
-    const result = (await client.request('GET', base)) as { tokens: AgentToken[] }
-    if (values.json) printJson(result)
-    else print(formatTable(result.tokens, columns))
-  },
-}
+const list = listAction<AgentToken>('tokens list', 'list agent tokens, without their secrets', base, 'tokens', columns)
 
 const revoke: Action = {
   usage: 'tokens revoke ID',

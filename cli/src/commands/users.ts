@@ -1,6 +1,6 @@
 // monit users: list, show, create, update and delete API users.
 import { usageError } from '../client.ts'
-import { formatRecord, formatTable, print, printJson, text, type Column } from '../output.ts'
+import { formatRecord, print, printJson, text, type Column } from '../output.ts'
 import {
   connect,
   dispatch,
@@ -8,6 +8,7 @@ import {
   parseFlags,
   positional,
   readPassword,
+  listAction,
   type Action,
   type Command,
 } from './shared.ts'
@@ -62,18 +63,7 @@ const userFlags = {
   'password-stdin': { type: 'boolean' },
 } as const
 
-const list: Action = {
-  usage: 'users list',
-  summary: 'list users and their roles (admin only)',
-  async run(args, usage) {
-    const { values, positionals } = parseFlags(args, {}, 'users list')
-    expectPositionals(positionals, 0, usage)
-    const client = await connect(values.controller)
-    const result = (await client.request('GET', base)) as { users: User[] }
-    if (values.json) printJson(result)
-    else print(formatTable(result.users, columns))
-  },
-}
+const list = listAction<User>('users list', 'list users and their roles (admin only)', base, 'users', columns)
 
 const show: Action = {
   usage: 'users show ID',

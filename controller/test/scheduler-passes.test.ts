@@ -6,40 +6,19 @@ import * as assert from 'uvu/assert'
 import { pino } from 'pino'
 import type { ControllerMessage } from '@monit/protocol'
 import { PassQueue, type PassRequest } from '../src/scheduler/pass-queue.ts'
-import {
-  Scheduler,
-  type AssignmentChange,
-  type ScheduledAgent,
-  type ScheduledStream,
-  type SchedulerStore,
-} from '../src/scheduler/scheduler.ts'
+import { Scheduler, type ScheduledStream } from '../src/scheduler/scheduler.ts'
+import { MemoryStore } from './fixtures/memory-scheduler-store.ts'
 
 const log = pino({ level: 'silent' })
 
-class CountingStore implements SchedulerStore {
-  readonly streams = new Map<string, ScheduledStream & { epoch: number }>()
+/** MemoryStore that counts full and by-id stream reads, and reads streams by id as the repository does. */
+class CountingStore extends MemoryStore {
   listCalls = 0
   byIdCalls: string[][] = []
 
-  add(id: string, fields: Partial<ScheduledStream> = {}): void {
-    this.streams.set(id, {
-      id,
-      url: `udp://127.0.0.1:5000/${id}`,
-      desired_state: 'up',
-      probe: { interval_s: 10, sample_s: 5, timeout_s: 10 },
-      required_labels: {},
-      weight: 1,
-      pinned_agent_id: null,
-      vantage: null,
-      assignments: [],
-      epoch: 0,
-      ...fields,
-    })
-  }
-
-  async listStreams(): Promise<ScheduledStream[]> {
+  override async listStreams(): Promise<ScheduledStream[]> {
     this.listCalls += 1
-    return [...this.streams.values()].map((stream) => ({ ...stream, assignments: [...stream.assignments] }))
+    return super.listStreams()
   }
 
   async listStreamsById(ids: readonly string[]): Promise<ScheduledStream[]> {
@@ -47,22 +26,6 @@ class CountingStore implements SchedulerStore {
     return ids.flatMap((id) => {
       const stream = this.streams.get(id)
       return stream === undefined ? [] : [{ ...stream, assignments: [...stream.assignments] }]
-    })
-  }
-
-  async listAgents(): Promise<ScheduledAgent[]> {
-    return []
-  }
-
-  async changeAssignments(changes: readonly AssignmentChange[]) {
-    return changes.map((change) => {
-      const stream = this.streams.get(change.streamId)
-      if (stream === undefined) return { streamId: change.streamId, epoch: undefined }
-      stream.epoch += 1
-      const kept = stream.assignments.filter((entry) => !change.remove.includes(entry.slot))
-      const added = change.add.map(({ slot, agentId }) => ({ slot, agent_id: agentId, epoch: stream.epoch }))
-      stream.assignments = [...kept, ...added]
-      return { streamId: change.streamId, epoch: stream.epoch }
     })
   }
 }

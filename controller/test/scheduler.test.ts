@@ -5,54 +5,9 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { pino } from 'pino'
 import type { ControllerMessage } from '@monit/protocol'
-import {
-  Scheduler,
-  type AssignmentChange,
-  type ScheduledAgent,
-  type ScheduledStream,
-  type SchedulerStore,
-} from '../src/scheduler/scheduler.ts'
+import { Scheduler } from '../src/scheduler/scheduler.ts'
+import { MemoryStore } from './fixtures/memory-scheduler-store.ts'
 
-class MemoryStore implements SchedulerStore {
-  readonly streams = new Map<string, ScheduledStream & { epoch: number }>()
-  readonly agents = new Map<string, ScheduledAgent>()
-
-  add(id: string, fields: Partial<ScheduledStream & { epoch: number }> = {}): void {
-    this.streams.set(id, {
-      id,
-      url: `udp://127.0.0.1:5000/${id}`,
-      desired_state: 'up',
-      probe: { interval_s: 10, sample_s: 5, timeout_s: 10 },
-      required_labels: {},
-      weight: 1,
-      pinned_agent_id: null,
-      vantage: null,
-      assignments: [],
-      epoch: 0,
-      ...fields,
-    })
-  }
-
-  async listStreams(): Promise<ScheduledStream[]> {
-    return [...this.streams.values()].map((stream) => ({ ...stream, assignments: [...stream.assignments] }))
-  }
-
-  async listAgents(): Promise<ScheduledAgent[]> {
-    return [...this.agents.values()]
-  }
-
-  async changeAssignments(changes: readonly AssignmentChange[]) {
-    return changes.map((change) => {
-      const stream = this.streams.get(change.streamId)
-      if (stream === undefined) return { streamId: change.streamId, epoch: undefined }
-      stream.epoch += 1
-      const kept = stream.assignments.filter((entry) => !change.remove.includes(entry.slot))
-      const added = change.add.map(({ slot, agentId }) => ({ slot, agent_id: agentId, epoch: stream.epoch }))
-      stream.assignments = [...kept, ...added].sort((a, b) => (a.slot < b.slot ? -1 : 1))
-      return { streamId: change.streamId, epoch: stream.epoch }
-    })
-  }
-}
 
 class MemoryDirectory {
   readonly online = new Map<string, { capacity: number; labels: Record<string, string> }>()

@@ -102,8 +102,8 @@ const invalidCreates: Array<[string, object, RegExp]> = [
   ['vantage count above 16', { vantage: { count: 17, label: 'region' } }, /^body\/vantage\/count /],
   ['vantage unknown field', { vantage: { count: 2, label: 'region', spread: true } }, /^body\/vantage\/spread: unknown field/],
   ['invalid pinned agent id', { pinned_agent_id: 'edge 1' }, /^body\/pinned_agent_id /],
-  ['invalid required label key', { required_labels: { 'bad key': 'x' } }, /^body\/required_labels\/bad key/],
-  ['too long required label key', { required_labels: { ['k'.repeat(65)]: 'x' } }, /^body\/required_labels\/k+/],
+  ['invalid required label key', { required_labels: { 'bad key': 'x' } }, /^body\/required_labels: invalid key "bad key"; keys must match/],
+  ['too long required label key', { required_labels: { ['k'.repeat(65)]: 'x' } }, /^body\/required_labels: invalid key "k{65}"/],
   ['pin with vantage', { pinned_agent_id: 'edge-1', vantage: { count: 2, label: 'region' } }, /^body\/vantage: a stream pinned/],
   ['vantage label also required', { required_labels: { region: 'eu' }, vantage: { count: 2, label: 'region' } }, /^body\/vantage\/label: "region"/],
 ]

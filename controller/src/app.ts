@@ -163,7 +163,7 @@ export async function buildController(
       },
       agentDisconnected: async (session) => {
         if (cluster !== undefined) {
-          // The leader, maybe another controller, sees the agent gone at its next presence read.
+          // The leader, maybe another controller, notices the agent is gone at its next presence read.
           await cluster.agentDisconnected(session.agentId)
         } else {
           await repository.markAgentDisconnected(session.agentId, new Date())

@@ -194,7 +194,7 @@ main(process.argv.slice(2)).then(
       console.error(`monit-controller: ${error.message}`)
       process.exit(2)
     }
-    // One line for the operator; the stack only when MONIT_LOG_LEVEL asks for debug output.
+    // One line for the operator. The stack is printed only when MONIT_LOG_LEVEL requests debug output.
     const message = error instanceof Error ? error.message : String(error)
     const debug = process.env.MONIT_LOG_LEVEL === 'debug' || process.env.MONIT_LOG_LEVEL === 'trace'
     console.error(`monit-controller: failed: ${message}`)

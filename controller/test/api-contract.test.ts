@@ -1,7 +1,7 @@
 // The HTTP contract of every route the controller registers. Each route gets
 // a success, a 400 that names the field, 401 without a valid token, 403 for
 // each role its access rule leaves out, and 404 for a resource that does not
-// exist. A case that cannot apply to a route says why. The list of routes
+// exist. A case that cannot apply to a route gives the reason. The list of routes
 // comes from the running app, so a new route without a contract fails here.
 import { join } from 'node:path'
 import WebSocket from 'ws'

@@ -194,7 +194,7 @@ test('keeps one insert in flight while inserts fail', async () => {
   await sleep(5)
   writer.add(rows(1, 3))
   await sleep(5)
-  // The failed first batch holds the only slot; the three behind it wait.
+  // The failed first batch takes the only slot, so the three behind it wait.
   assert.is(storage.calls.length, 1)
   await writer.flush()
   assert.is(storage.stored.length, 4)

@@ -50,7 +50,7 @@ interface MetricsRow {
   epoch: number
   /** Seconds since the Unix epoch: insert_ts is a DateTime on clickhouse-server 18.16. */
   at: number
-  /** Bytes the probe read, which tells two probes in the same second apart from one row stored twice. */
+  /** Bytes the probe read, which distinguish two probes in the same second from one row stored twice. */
   bytes: number
 }
 

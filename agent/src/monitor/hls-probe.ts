@@ -39,7 +39,7 @@ export async function probeHlsSegments(
   const timeoutMs = (settings.timeout_s ?? DEFAULT_TIMEOUT_S) * 1000
   const deadline = AbortSignal.timeout(probeDeadlineMs(settings))
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline
-  // `evidence` stands in for ffprobe's stderr: the URL that failed and how, for the status's error output.
+  // `evidence` replaces ffprobe's stderr in the status's error output: the URL that failed and how.
   const fail = (reason: string, retryable = true, evidence = ''): HlsProbeOutcome => ({
     handled: true,
     result: { ok: false, reason, retryable, durationMs: Date.now() - started, stderr: evidence },
@@ -77,7 +77,7 @@ export async function probeHlsSegments(
 }
 
 /**
- * A failed load ends the probe (`final`) when the source did not answer in
+ * A failed load ends the probe (`final`) when the source did not respond in
  * time or refused the connection, because ffprobe would wait for the same
  * timeout again. Other failures leave the probe to ffprobe.
  */

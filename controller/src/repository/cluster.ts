@@ -1,6 +1,6 @@
 // Storage for running several controllers on one database: the scheduler
 // lease, the agents' presence (which controller each is connected to) and
-// the counter that tells controllers the assignments changed.
+// the counter that signals to controllers that the assignments changed.
 import type { Knex } from 'knex'
 import { isUniqueViolation } from './errors.ts'
 import type { Labels } from './types.ts'

@@ -3,7 +3,7 @@
 // runs, are merged into the one next pass.
 import type { Logger } from 'pino'
 
-/** What the next pass covers: every stream, or only the listed ones. */
+/** Scope of the next pass: every stream, or only the listed ones. */
 export interface PassRequest {
   full: boolean
   /** Read every stream from the store again, rather than using the ones kept in memory. */

@@ -221,7 +221,7 @@ export class Scheduler {
 
   /**
    * Brings a (re)connected agent in line: revokes what it runs that is no
-   * longer its own and re-sends its current orders. Then asks for a full
+   * longer its own and re-sends its current orders. Then requests a full
    * pass, without waiting for it.
    */
   async agentConnected(agentId: string, running: ReadonlyArray<{ stream_id: string; epoch: number }>): Promise<void> {

@@ -23,9 +23,9 @@ interface SharedSession {
 
 /**
  * Sessions opened on the data folder. chDB 3.4 runs one statement at a time
- * per session (concurrent inserts on one session took as long as sequential
- * ones here), and sessions on the same folder are separate connections, so
- * two let the writer's concurrent inserts run side by side in the engine.
+ * per session: concurrent inserts on one session took as long as sequential
+ * ones here. Sessions on the same folder are separate connections, so two
+ * let the writer's concurrent inserts run side by side in the engine.
  */
 const SESSIONS = 2
 

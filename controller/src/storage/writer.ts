@@ -1,8 +1,8 @@
 // Batched, retrying writers, one per table. Each batch goes out under one
 // token kept across its retries, so a batch whose first insert did land (but
 // timed out) is not stored twice. Batches start in the order their rows came
-// in, and up to `concurrency` of them are in flight at once, so the next
-// batch is serialized while the database parses the one before; they may
+// in. Up to `concurrency` of them are in flight at once, so the next batch
+// is serialized while the database parses the one before, and they may
 // finish out of order.
 //
 // With a spill (spill.ts), batches that do not fit in memory, and every

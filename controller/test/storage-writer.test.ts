@@ -188,7 +188,8 @@ test('starts batches in order and keeps up to concurrency inserts in flight', as
 test('keeps one insert in flight while inserts fail', async () => {
   const storage = new FakeStorage()
   storage.faults = [retryable(), retryable(), retryable()]
-  const writer = new BatchWriter(storage, 'metrics', { logger: silent, maxRows: 1, concurrency: 4, retryInitialMs: 20, retryMaxMs: 20 })
+  // Retries wait 100-200 ms, well past the two short sleeps below.
+  const writer = new BatchWriter(storage, 'metrics', { logger: silent, maxRows: 1, concurrency: 4, retryInitialMs: 200, retryMaxMs: 200 })
   writer.add(rows(0, 1))
   await until(() => storage.calls.length >= 1)
   await sleep(5)

@@ -193,6 +193,48 @@ test('insert + query round trip: values, DateTime64 in ms, insert_date, query pa
   assert.is(bound!.n, '1')
 })
 
+test('text with control characters, NULLs and odd numbers round trip', async () => {
+  const storage = await fresh()
+  const awkward = 'tab\there\nnew line\r\\back\0nul \ud800 lone'
+  await storage.insert(
+    'av_checks',
+    [
+      {
+        stream_id: 'cam-odd',
+        agent_id: awkward,
+        epoch: 2,
+        sample_s: Number.NaN,
+        decoded_s: 2.5,
+        video: true,
+        audio: false,
+        black_s: 0,
+        freeze_s: 0,
+        silence_s: 0,
+        periods: '{"black":[]}',
+        integrated_lufs: null,
+        true_peak_dbtp: Number.POSITIVE_INFINITY,
+        lra: -7.5,
+        error: '',
+        insert_ts: now,
+      },
+    ],
+    'odd-1',
+  )
+  const [row] = await storage.query<Record<string, unknown>>(
+    `SELECT agent_id, sample_s, decoded_s, video, audio, periods, integrated_lufs, true_peak_dbtp, lra FROM ${storage.table('av_checks')} WHERE stream_id = 'cam-odd'`,
+  )
+  // The lone surrogate is stored as U+FFFD; ClickHouse would reject it as JSON.
+  assert.is(row!.agent_id, 'tab\there\nnew line\r\\back\0nul \ufffd lone')
+  assert.is(row!.sample_s, 0)
+  assert.is(row!.decoded_s, 2.5)
+  assert.is(row!.video, 1)
+  assert.is(row!.audio, 0)
+  assert.is(row!.periods, '{"black":[]}')
+  assert.is(row!.integrated_lufs, null)
+  assert.is(row!.true_peak_dbtp, null)
+  assert.is(row!.lra, -7.5)
+})
+
 test('rows from protocol messages: metricsRecords() and statusRecord()', async () => {
   const storage = await fresh()
   const ts = now - 1000

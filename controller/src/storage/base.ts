@@ -2,7 +2,7 @@
 // preparation and error wrapping. A driver supplies the five raw operations.
 import type { Logger } from 'pino'
 import { StorageError, toStorageError } from './errors.ts'
-import { prepareRows } from './rows.ts'
+import { encodeRows, type EncodedRows } from './rows.ts'
 import { SCHEMA, checkIdentifier, columnSql, createDatabaseSql, createDistributedTableSql, createTableSql, localTableName, type TableSettings } from './schema.ts'
 import {
   DEFAULT_DATABASE,
@@ -45,7 +45,8 @@ export abstract class BaseStorage implements Storage {
   /** Runs a statement that returns rows; params only when the caller gave some. */
   protected abstract rawSelect(sql: string, params: QueryParams | undefined): Promise<Row[]>
   protected abstract rawCommand(sql: string): Promise<void>
-  protected abstract rawInsert(table: string, rows: Row[], settings: Record<string, string>): Promise<void>
+  /** Inserts TabSeparated rows that name every column of the table. */
+  protected abstract rawInsert(table: string, rows: EncodedRows, settings: Record<string, string>): Promise<void>
   protected abstract rawPing(): Promise<void>
   protected abstract rawClose(): Promise<void>
 
@@ -72,7 +73,7 @@ export abstract class BaseStorage implements Storage {
     if (typeof token !== 'string' || token.length === 0) throw new StorageError('insert needs a non-empty token', { driver: this.driver, retryable: false })
     if (rows.length === 0) return
     const features = await this.#detect()
-    const prepared = prepareRows(table, rows, features, this.driver)
+    const encoded = encodeRows(table, rows, features, this.driver)
     const settings: Record<string, string> = features.dedupToken ? { insert_deduplication_token: token } : {}
     // Without insert_distributed_sync, a Distributed table acknowledges an insert once the rows
     // are in its local queue, and sends them to the shards later. The writer would then count a
@@ -80,7 +81,7 @@ export abstract class BaseStorage implements Storage {
     // the insert returns once a replica of each shard has stored its part.
     if (this.cluster !== undefined) settings.insert_distributed_sync = '1'
     try {
-      await this.rawInsert(target, prepared, settings)
+      await this.rawInsert(target, encoded, settings)
     } catch (err) {
       throw toStorageError(err, this.driver, `insert of ${rows.length} rows into ${target}`)
     }

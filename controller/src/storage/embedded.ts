@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path'
 import type { Session } from 'chdb'
 import { BaseStorage } from './base.ts'
 import { StorageError } from './errors.ts'
+import type { EncodedRows } from './rows.ts'
 import type { QueryParams, StorageOptions } from './types.ts'
 
 type Chdb = typeof import('chdb')
@@ -30,6 +31,13 @@ interface SharedSession {
 const SESSIONS = 2
 
 let shared: SharedSession | undefined
+
+/**
+ * Splits an insert's text into 1 MiB chunks that the engine's threads parse
+ * side by side. The default, 10 MiB, is more than a batch of 10,000 rows,
+ * which was then parsed on one thread.
+ */
+const PARSE_SETTINGS = { min_chunk_bytes_for_parallel_parsing: String(1 << 20) }
 
 /**
  * Engine arguments fixed at connect. 64-bit integers are quoted in JSON
@@ -111,20 +119,12 @@ export class EmbeddedStorage extends BaseStorage {
     await this.#entry.sessions[0]!.queryAsync(sql, { format: 'TabSeparated' })
   }
 
-  protected async rawInsert(table: string, rows: Record<string, unknown>[], settings: Record<string, string>): Promise<void> {
-    // Raw bytes: the engine parses them off the event loop. Rows with the same
-    // columns go as arrays, which are about a third faster to write than objects.
+  protected async rawInsert(table: string, rows: EncodedRows, settings: Record<string, string>): Promise<void> {
+    // Raw bytes: the engine parses them off the event loop.
     const entry = this.#entry
     const session = entry.sessions[entry.nextInsert]!
     entry.nextInsert = (entry.nextInsert + 1) % entry.sessions.length
-    const columns = sharedColumns(rows)
-    if (columns === undefined) {
-      const body = rows.map((row) => JSON.stringify(row)).join('\n')
-      await session.insert({ table, values: Buffer.from(body), format: 'JSONEachRow', settings })
-      return
-    }
-    const body = rows.map((row) => JSON.stringify(columns.map((column) => row[column]))).join('\n')
-    await session.insert({ table, values: Buffer.from(body), format: 'JSONCompactEachRow', columns, settings })
+    await session.insert({ table, values: Buffer.from(rows.body), format: 'TabSeparated', columns: rows.columns, settings: { ...PARSE_SETTINGS, ...settings } })
   }
 
   protected async rawPing(): Promise<void> {
@@ -134,18 +134,4 @@ export class EmbeddedStorage extends BaseStorage {
   protected async rawClose(): Promise<void> {
     await releaseSession(this.#entry)
   }
-}
-
-/** The column names when every row has exactly the keys of the first row, else undefined. */
-function sharedColumns(rows: readonly Record<string, unknown>[]): string[] | undefined {
-  const columns = Object.keys(rows[0] ?? {})
-  for (const row of rows) {
-    let count = 0
-    for (const key in row) {
-      if (!(key in rows[0]!)) return undefined
-      count += 1
-    }
-    if (count !== columns.length) return undefined
-  }
-  return columns
 }

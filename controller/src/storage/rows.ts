@@ -1,9 +1,9 @@
-// Typed rows for the four tables, the mapping from protocol messages, and the
-// normalisation every driver applies before sending rows (column check,
-// insert_ts in the one text format both ClickHouse versions parse).
+// Typed rows for the tables, the mapping from protocol messages, and the
+// encoding every driver applies before sending rows (column check, insert_ts
+// in the one text format both ClickHouse versions parse, TabSeparated text).
 import type { Av, AvPeriod, MetricsRow, Page, Playlist, Status, StreamStatusValue } from '@monit/protocol'
 import { StorageError } from './errors.ts'
-import { COLUMN_NAMES } from './schema.ts'
+import { COLUMN_NAMES, SCHEMA, columnType, type ColumnSpec } from './schema.ts'
 import type { StorageDriver, StorageFeatures, StorageRow, TableName } from './types.ts'
 
 /** Milliseconds since the Unix epoch, an ISO 8601 string, 'YYYY-MM-DD hh:mm:ss[.sss]' (UTC) or a Date. */
@@ -284,64 +284,123 @@ export function formatTimestamp(ms: number, millis = true): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, millis ? 23 : 19)}`
 }
 
-/**
- * Replaces lone UTF-16 surrogates with U+FFFD. JSON can carry them, but
- * ClickHouse rejects the whole insert that contains one.
- */
-export function wellFormed(text: string): string {
-  const checked = text as unknown as { isWellFormed(): boolean; toWellFormed(): string }
-  return checked.isWellFormed() ? text : checked.toWellFormed()
+/** Encoding of one column's values: text, whole number or float, and whether the column takes NULL. */
+interface ColumnEncoding {
+  readonly name: string
+  readonly kind: 'text' | 'integer' | 'float' | 'insert_ts'
+  readonly nullable: boolean
+}
+
+function columnEncoding(column: ColumnSpec, features: Pick<StorageFeatures, 'dateTime64' | 'lowCardinality'>): ColumnEncoding {
+  let type = columnType(column, features)
+  const nullable = type.startsWith('Nullable(')
+  if (nullable) type = type.slice('Nullable('.length, -1)
+  let kind: ColumnEncoding['kind'] = 'text'
+  if (column.name === 'insert_ts') kind = 'insert_ts'
+  else if (/^U?Int\d+$/.test(type)) kind = 'integer'
+  else if (/^Float\d+$/.test(type)) kind = 'float'
+  return { name: column.name, kind, nullable }
+}
+
+const encodingCache = new Map<string, readonly ColumnEncoding[]>()
+
+/** Returns the columns an insert sends: all but insert_date, which the server derives from insert_ts. */
+function tableEncoding(table: TableName, features: Pick<StorageFeatures, 'dateTime64' | 'lowCardinality'>): readonly ColumnEncoding[] {
+  const key = `${table}/${features.dateTime64}/${features.lowCardinality}`
+  let encoding = encodingCache.get(key)
+  if (encoding === undefined) {
+    encoding = SCHEMA[table].filter((column) => column.name !== 'insert_date').map((column) => columnEncoding(column, features))
+    encodingCache.set(key, encoding)
+  }
+  return encoding
+}
+
+const TSV_SPECIAL = /[\t\n\r\\\0]/
+const TSV_ESCAPES: Readonly<Record<string, string>> = { '\t': '\\t', '\n': '\\n', '\r': '\\r', '\\': '\\\\', '\0': '\\0' }
+
+/** Escapes a string for a TabSeparated field. Lone UTF-16 surrogates become U+FFFD when the text is UTF-8 encoded. */
+function tsvText(text: string): string {
+  return TSV_SPECIAL.test(text) ? text.replace(/[\t\n\r\\\0]/g, (char) => TSV_ESCAPES[char]!) : text
 }
 
 /**
- * Copies rows into the shape sent as JSONEachRow: refuses columns the table
- * lacks (ClickHouse would skip them silently), writes insert_ts as UTC text
- * (now when absent) and insert_date as its UTC day, whatever the caller put
- * there, and turns bigints into numbers, or strings when past 2^53.
- *
- * insert_date is sent rather than left to the column's DEFAULT because
- * servers before 19.x fill omitted JSONEachRow fields with zeros, not with
- * their DEFAULT expression (verified on 18.16: 0000-00-00).
+ * Writes one value as a TabSeparated field. Missing values and numbers that
+ * are not finite become NULL in Nullable columns and the type's zero
+ * elsewhere, which is what ClickHouse stores for a JSON null.
  */
-export function prepareRows(
+function tsvField(value: unknown, column: ColumnEncoding): string {
+  if (value === undefined || value === null) {
+    if (column.nullable) return '\\N'
+    return column.kind === 'text' ? '' : '0'
+  }
+  switch (typeof value) {
+    case 'string':
+      return tsvText(value)
+    case 'number':
+      if (column.kind === 'text') return String(value)
+      if (!Number.isFinite(value)) return column.nullable ? '\\N' : '0'
+      return String(column.kind === 'integer' ? Math.round(value) : value)
+    case 'bigint':
+      return value.toString()
+    case 'boolean':
+      if (column.kind === 'text') return String(value)
+      return value ? '1' : '0'
+    default:
+      return tsvText(JSON.stringify(value) ?? '')
+  }
+}
+
+/** Rows encoded as TabSeparated text, one field per name in `columns`. */
+export interface EncodedRows {
+  readonly columns: readonly string[]
+  readonly body: string
+}
+
+/**
+ * Encodes rows as TabSeparated text: refuses columns the table lacks
+ * (ClickHouse would skip them silently), writes insert_ts (now when absent)
+ * and leaves insert_date, whatever the caller put there, to the column's
+ * DEFAULT. Every other column is written, since in a row format a value
+ * left out would be stored as the type's zero, not as its DEFAULT.
+ * TabSeparated is cheaper to build here and to parse in ClickHouse than
+ * JSON, which matters at hundreds of thousands of rows per second.
+ */
+export function encodeRows(
   table: TableName,
   rows: readonly StorageRow[],
-  features: Pick<StorageFeatures, 'dateTime64'>,
+  features: Pick<StorageFeatures, 'dateTime64' | 'lowCardinality'>,
   driver: StorageDriver,
   now: number = Date.now(),
-): Record<string, unknown>[] {
-  const columns = COLUMN_NAMES[table]
+): EncodedRows {
+  const known = COLUMN_NAMES[table]
+  const encoding = tableEncoding(table, features)
   const refuse = (message: string) => new StorageError(message, { driver, retryable: false })
   // Rows of one batch mostly share a timestamp, so its text is made once.
   let lastMs = -1
-  let lastText = ''
+  let lastTs = ''
+  const lines: string[] = new Array(rows.length)
+  const fields: string[] = new Array(encoding.length)
 
-  return rows.map((row, index) => {
-    const out: Record<string, unknown> = {}
-    let ms = now
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index]!
     for (const key in row) {
-      const value = row[key]
-      if (key === 'insert_date' || value === undefined) continue
-      if (!columns.has(key)) throw refuse(`row ${index} for table ${table} has unknown column "${key}"`)
-      if (key === 'insert_ts') {
-        const parsed = timestampMs(value)
-        if (parsed === undefined) throw refuse(`row ${index} for table ${table} has invalid insert_ts ${JSON.stringify(String(value))}`)
-        ms = parsed
-      } else if (typeof value === 'bigint') {
-        out[key] = value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value.toString()
-      } else if (typeof value === 'string') {
-        out[key] = wellFormed(value)
-      } else {
-        out[key] = value
-      }
+      if (!known.has(key) && row[key] !== undefined) throw refuse(`row ${index} for table ${table} has unknown column "${key}"`)
     }
-
+    let ms = now
+    if (row.insert_ts !== undefined) {
+      const parsed = timestampMs(row.insert_ts)
+      if (parsed === undefined) throw refuse(`row ${index} for table ${table} has invalid insert_ts ${JSON.stringify(String(row.insert_ts))}`)
+      ms = parsed
+    }
     if (ms !== lastMs) {
       lastMs = ms
-      lastText = formatTimestamp(ms, features.dateTime64)
+      lastTs = formatTimestamp(ms, features.dateTime64)
     }
-    out.insert_date = lastText.slice(0, 10)
-    out.insert_ts = lastText
-    return out
-  })
+    for (let position = 0; position < encoding.length; position++) {
+      const column = encoding[position]!
+      fields[position] = column.kind === 'insert_ts' ? lastTs : tsvField(row[column.name], column)
+    }
+    lines[index] = fields.join('\t')
+  }
+  return { columns: encoding.map((column) => column.name), body: lines.length === 0 ? '' : `${lines.join('\n')}\n` }
 }

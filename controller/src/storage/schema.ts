@@ -163,7 +163,7 @@ export function checkIdentifier(name: string, what: string): string {
   return name
 }
 
-export function columnType(column: ColumnSpec, features: StorageFeatures): string {
+export function columnType(column: ColumnSpec, features: Pick<StorageFeatures, 'lowCardinality' | 'dateTime64'>): string {
   let type = column.type
   if (!features.lowCardinality) type = type.replace(/^LowCardinality\((.*)\)$/, '$1')
   if (!features.dateTime64) type = type.replace(/^DateTime64\(3, 'UTC'\)$/, "DateTime('UTC')")

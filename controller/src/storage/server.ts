@@ -2,8 +2,10 @@
 // @clickhouse/client. Credentials may be given in the URL; they are taken out
 // of it before the URL is logged or handed on.
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type Logger as ClientLogger, type LogParams } from '@clickhouse/client'
+import { Readable } from 'node:stream'
 import type { Logger } from 'pino'
 import { BaseStorage } from './base.ts'
+import type { EncodedRows } from './rows.ts'
 import type { QueryParams, StorageOptions } from './types.ts'
 
 export interface ServerAddress {
@@ -91,8 +93,10 @@ export class ServerStorage extends BaseStorage {
     await this.#client.command({ query: sql })
   }
 
-  protected async rawInsert(table: string, rows: Record<string, unknown>[], settings: Record<string, string>): Promise<void> {
-    await this.#client.insert({ table, values: rows, format: 'JSONEachRow', clickhouse_settings: settings })
+  protected async rawInsert(table: string, rows: EncodedRows, settings: Record<string, string>): Promise<void> {
+    // A byte stream, which the client sends as it is; arrays it would serialize as JSON.
+    const values = Readable.from([Buffer.from(rows.body)], { objectMode: false })
+    await this.#client.insert({ table, values, format: 'TabSeparated', columns: [...rows.columns] as [string, ...string[]], clickhouse_settings: settings })
   }
 
   protected async rawPing(): Promise<void> {

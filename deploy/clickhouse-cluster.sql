@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS monit.metrics_local ON CLUSTER monit
   ts_pid_error Nullable(UInt32),
   ts_pcr Nullable(UInt8),
   ts_programs String,
+  batch_id String,
   insert_date Date DEFAULT toDate(insert_ts),
   insert_ts DateTime64(3, 'UTC') DEFAULT now64(3)
 )
@@ -64,6 +65,7 @@ CREATE TABLE IF NOT EXISTS monit.metrics ON CLUSTER monit
   ts_pid_error Nullable(UInt32),
   ts_pcr Nullable(UInt8),
   ts_programs String,
+  batch_id String,
   insert_date Date DEFAULT toDate(insert_ts),
   insert_ts DateTime64(3, 'UTC') DEFAULT now64(3)
 )
@@ -77,6 +79,7 @@ CREATE TABLE IF NOT EXISTS monit.statuses_local ON CLUSTER monit
   status LowCardinality(String),
   reason String,
   error_output String,
+  batch_id String,
   insert_date Date DEFAULT toDate(insert_ts),
   insert_ts DateTime64(3, 'UTC') DEFAULT now64(3)
 )
@@ -93,6 +96,7 @@ CREATE TABLE IF NOT EXISTS monit.statuses ON CLUSTER monit
   status LowCardinality(String),
   reason String,
   error_output String,
+  batch_id String,
   insert_date Date DEFAULT toDate(insert_ts),
   insert_ts DateTime64(3, 'UTC') DEFAULT now64(3)
 )
@@ -111,6 +115,7 @@ CREATE TABLE IF NOT EXISTS monit.heatmap_local ON CLUSTER monit
   region LowCardinality(String),
   host LowCardinality(String),
   user_agent String,
+  batch_id String,
   insert_date Date DEFAULT toDate(insert_ts),
   insert_ts DateTime64(3, 'UTC') DEFAULT now64(3)
 )
@@ -132,6 +137,7 @@ CREATE TABLE IF NOT EXISTS monit.heatmap ON CLUSTER monit
   region LowCardinality(String),
   host LowCardinality(String),
   user_agent String,
+  batch_id String,
   insert_date Date DEFAULT toDate(insert_ts),
   insert_ts DateTime64(3, 'UTC') DEFAULT now64(3)
 )
@@ -153,6 +159,7 @@ CREATE TABLE IF NOT EXISTS monit.events_local ON CLUSTER monit
   region LowCardinality(String),
   host LowCardinality(String),
   user_agent String,
+  batch_id String,
   insert_date Date DEFAULT toDate(insert_ts),
   insert_ts DateTime64(3, 'UTC') DEFAULT now64(3)
 )
@@ -177,6 +184,7 @@ CREATE TABLE IF NOT EXISTS monit.events ON CLUSTER monit
   region LowCardinality(String),
   host LowCardinality(String),
   user_agent String,
+  batch_id String,
   insert_date Date DEFAULT toDate(insert_ts),
   insert_ts DateTime64(3, 'UTC') DEFAULT now64(3)
 )
@@ -199,6 +207,7 @@ CREATE TABLE IF NOT EXISTS monit.av_checks_local ON CLUSTER monit
   true_peak_dbtp Nullable(Float32),
   lra Nullable(Float32),
   error String,
+  batch_id String,
   insert_date Date DEFAULT toDate(insert_ts),
   insert_ts DateTime64(3, 'UTC') DEFAULT now64(3)
 )
@@ -224,6 +233,7 @@ CREATE TABLE IF NOT EXISTS monit.av_checks ON CLUSTER monit
   true_peak_dbtp Nullable(Float32),
   lra Nullable(Float32),
   error String,
+  batch_id String,
   insert_date Date DEFAULT toDate(insert_ts),
   insert_ts DateTime64(3, 'UTC') DEFAULT now64(3)
 )
@@ -246,6 +256,7 @@ CREATE TABLE IF NOT EXISTS monit.playlist_checks_local ON CLUSTER monit
   discontinuities UInt32,
   resets UInt32,
   error String,
+  batch_id String,
   insert_date Date DEFAULT toDate(insert_ts),
   insert_ts DateTime64(3, 'UTC') DEFAULT now64(3)
 )
@@ -271,6 +282,7 @@ CREATE TABLE IF NOT EXISTS monit.playlist_checks ON CLUSTER monit
   discontinuities UInt32,
   resets UInt32,
   error String,
+  batch_id String,
   insert_date Date DEFAULT toDate(insert_ts),
   insert_ts DateTime64(3, 'UTC') DEFAULT now64(3)
 )
@@ -286,6 +298,7 @@ CREATE TABLE IF NOT EXISTS monit.page_checks_local ON CLUSTER monit
   load_ms Nullable(UInt32),
   time_to_play_ms Nullable(UInt32),
   errors String,
+  batch_id String,
   insert_date Date DEFAULT toDate(insert_ts),
   insert_ts DateTime64(3, 'UTC') DEFAULT now64(3)
 )
@@ -304,6 +317,7 @@ CREATE TABLE IF NOT EXISTS monit.page_checks ON CLUSTER monit
   load_ms Nullable(UInt32),
   time_to_play_ms Nullable(UInt32),
   errors String,
+  batch_id String,
   insert_date Date DEFAULT toDate(insert_ts),
   insert_ts DateTime64(3, 'UTC') DEFAULT now64(3)
 )

@@ -126,10 +126,25 @@ test('a restart resends unacknowledged batches oldest first with their ids', () 
   assert.equal(after.batches.slice(0, 3).map((batch) => `${batch.batch_id}.json`), sealedIds)
   assert.is(after.batches.length, 4)
   assert.is(after.batches[3]!.rows.length, 1)
+  // The process before may have sent the sealed batches; the one sealed from the journal it had not.
+  assert.equal(after.batches.map((batch) => batch.resent === true), [true, true, true, false])
   assert.equal(after.batches.flatMap((batch) => batch.rows.map((r) => r.ts_ms)), [...Array(7).keys()].map((i) => after.batches[0]!.rows[0]!.ts_ms + i))
 
   for (const batch of after.batches) second.acknowledge(batch.batch_id)
   assert.equal(readdirSync(dir), [])
+})
+
+test('a batch sent again is marked resent', () => {
+  const dir = newFolder()
+  const link = new Link()
+  link.online = true
+  const outbox = open(dir, link)
+  outbox.add(row())
+  outbox.add(row())
+  outbox.connectionLost()
+  outbox.pump()
+  assert.equal(link.batches.map((batch) => batch.resent), [undefined, true])
+  assert.is(link.batches[0]!.batch_id, link.batches[1]!.batch_id)
 })
 
 test('a batch sealed before the crash is not recovered twice from its journal', () => {

@@ -36,7 +36,8 @@ export class Ingest {
 
   /**
    * Stores one agent batch under its batch id, the deduplication token, so a
-   * batch sent again after a lost ack is stored once.
+   * batch sent again after a lost ack is stored once. A batch marked as
+   * resent may have been stored by a controller that died before its ack.
    */
   async metrics(session: AgentSession, message: Metrics): Promise<void> {
     const current = message.rows.filter((row) => this.scheduler.isCurrent(row.stream_id, session.agentId, row.epoch))
@@ -46,7 +47,7 @@ export class Ingest {
     }
     if (current.length === 0) return
 
-    await this.metricsWriter.write(metricsRecords(session.agentId, current), message.batch_id)
+    await this.metricsWriter.write(metricsRecords(session.agentId, current), message.batch_id, { mayBeStored: message.resent === true })
 
     const latest = new Map<string, { ts: number; epoch: number }>()
     for (const row of current) {

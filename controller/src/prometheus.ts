@@ -84,10 +84,10 @@ export class ControllerMetrics {
   /** Wraps the storage the writers insert through, so that every attempt is timed. */
   timeInserts(storage: Pick<Storage, 'insert'>): Pick<Storage, 'insert'> {
     return {
-      insert: async (table, rows, token) => {
+      insert: async (table, rows, token, options) => {
         const stop = this.#insertDuration.startTimer({ table })
         try {
-          await storage.insert(table, rows, token)
+          await storage.insert(table, rows, token, options)
           stop({ result: 'ok' })
         } catch (error) {
           stop({ result: 'error' })

@@ -5,8 +5,9 @@
 // NOTE: the server here is Debian's clickhouse-server 18.16, which predates
 // DateTime64, TTL, production LowCardinality, query parameters and
 // insert_deduplication_token. On it this file checks the write path only:
-// feature detection, DDL, batched JSONEachRow inserts, plain SELECTs, and the
-// clear refusal of query parameters. Untested against any server: query
+// feature detection, DDL, batched TabSeparated inserts, the lookup of a
+// batch that may be stored already, plain SELECTs, and the clear refusal of
+// query parameters. Untested against any server: query
 // parameters, token deduplication, DateTime64 and TTL over HTTP (all of them
 // are tested on chDB in storage.test.ts, with the same SQL and settings).
 import { test } from 'uvu'
@@ -29,7 +30,7 @@ let storage: Storage
 // skipped tests out, so each skip would cancel one failure elsewhere.)
 const define: (name: string, fn: () => Promise<void>) => void = bin === undefined ? () => {} : test
 if (bin === undefined) {
-  console.log('SKIP storage-server: clickhouse-server is not installed (apt-get install clickhouse-server); its 5 tests did not run')
+  console.log('SKIP storage-server: clickhouse-server is not installed (apt-get install clickhouse-server); its 6 tests did not run')
 }
 
 test.before(async () => {
@@ -95,7 +96,7 @@ define('init() detects the server and creates the tables (DDL)', async () => {
   assert.is(ts!.type, features.dateTime64 ? "DateTime64(3, 'UTC')" : "DateTime('UTC')")
 })
 
-define('batched JSONEachRow inserts land (writer add() and write())', async () => {
+define('batched inserts land (writer add() and write())', async () => {
   const writer = new BatchWriter(storage, 'metrics', { logger, maxRows: 50, flushMs: 100 })
   assert.ok(writer.add(Array.from({ length: 120 }, (_, i) => metric(`cam-${i % 3}`, i))))
   await writer.write(Array.from({ length: 10 }, (_, i) => metric('cam-9', i)), 'agent-batch-1')
@@ -111,7 +112,7 @@ define('batched JSONEachRow inserts land (writer add() and write())', async () =
     epoch: '1',
     bytes: '1250000',
     codecs: 'h264',
-    insert_date: expected.slice(0, 10), // sent by the driver: 18.16 ignores DEFAULT for omitted JSON fields
+    insert_date: expected.slice(0, 10), // from its DEFAULT, since the insert names every other column
     ts: storage.features!.dateTime64 ? `${expected.slice(0, 10)} ${expected.slice(11, 23)}` : `${expected.slice(0, 10)} ${expected.slice(11, 19)}`,
   })
   await storage.insert('statuses', [{ stream_id: 'cam-1', agent_id: 'edge-1', epoch: 1, status: 'down', reason: 'no signal', insert_ts: now }], 's-1')
@@ -128,6 +129,24 @@ define('token deduplication where the server has it; otherwise a repeated insert
   await storage.insert('statuses', rows, 'same-token')
   await storage.insert('statuses', rows, 'same-token')
   assert.is(await count('monit_test.statuses'), before + (storage.features!.dedupToken ? 1 : 2))
+})
+
+define('a batch that may be stored is looked up by token', async () => {
+  const before = await count('monit_test.metrics')
+  const rows = [metric('cam-resent', 0), metric('cam-resent', 1)]
+  await storage.insert('metrics', rows, "resent-batch-'quoted'\\")
+  await storage.insert('metrics', rows, "resent-batch-'quoted'\\", { mayBeStored: true })
+  assert.is(await count('monit_test.metrics'), before + 2)
+
+  // A batch not stored yet is inserted, even when it may have been.
+  await storage.insert('metrics', [metric('cam-resent', 2)], 'resent-batch-2', { mayBeStored: true })
+  assert.is(await count('monit_test.metrics'), before + 3)
+  if (!storage.features!.dedupToken) {
+    const [row] = await storage.query<{ tokens: string }>(
+      "SELECT groupUniqArray(batch_id) AS tokens FROM monit_test.metrics WHERE stream_id = 'cam-resent'",
+    )
+    assert.equal([...(row!.tokens as unknown as string[])].sort(), ["resent-batch-'quoted'\\", 'resent-batch-2'])
+  }
 })
 
 define('query parameters: refused with a clear error where unsupported', async () => {

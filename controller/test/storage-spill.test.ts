@@ -15,6 +15,7 @@ import {
   createWriters,
   closeWriters,
   openStorage,
+  type InsertOptions,
   type Storage,
   type StorageRow,
   type TableName,
@@ -94,7 +95,7 @@ function agentRows(batch: number, count: number): StorageRow[] {
 
 const writerOptions = { logger, maxRows: 100, flushMs: 50, maxBufferedRows: 300, retryInitialMs: 20, retryMaxMs: 200 }
 
-function writersOn(storage: Storage | OutageStorage, spill: Spill, options: Partial<typeof writerOptions> = {}): Writers {
+function writersOn(storage: Pick<Storage, 'insert'>, spill: Spill, options: Partial<typeof writerOptions> = {}): Writers {
   const writers = createWriters(storage, { ...writerOptions, ...options, spill })
   started.push({ writers, outage: storage instanceof OutageStorage ? storage : undefined })
   return writers
@@ -219,10 +220,19 @@ test('a replayed batch already stored under its token is stored once', async () 
   await storage.insert('metrics', rows, 'landed-before-crash')
   await (await Spill.open({ dir, maxBytes: 1024 ** 2, logger })).write('metrics', 1, 'landed-before-crash', rows)
 
-  const writers = writersOn(storage, await Spill.open({ dir, maxBytes: 1024 ** 2, logger }))
+  const hints: boolean[] = []
+  const recording = {
+    insert: (table: TableName, batch: readonly StorageRow[], token: string, options?: InsertOptions) => {
+      hints.push(options?.mayBeStored === true)
+      return storage.insert(table, batch, token, options)
+    },
+  }
+  const writers = writersOn(recording, await Spill.open({ dir, maxBytes: 1024 ** 2, logger }))
   await writers.metrics.flush()
   assert.is(await count(storage, 'metrics'), 4)
   assert.is(writers.metrics.rowsWritten, 4)
+  // Servers without token deduplication look the replayed batch up first.
+  assert.equal(hints, [true])
   assert.equal(batchFiles(dir, 'metrics'), [])
   await closeWriters(writers)
 })

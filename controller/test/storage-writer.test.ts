@@ -7,12 +7,13 @@ import * as assert from 'uvu/assert'
 import { pino } from 'pino'
 import { StorageError } from '../src/storage/errors.ts'
 import { BatchWriter, BufferFullError, WriterClosedError, closeWriters, createWriters } from '../src/storage/writer.ts'
-import type { StorageRow, TableName } from '../src/storage/types.ts'
+import type { InsertOptions, StorageRow, TableName } from '../src/storage/types.ts'
 
 interface Call {
   table: TableName
   rows: readonly StorageRow[]
   token: string
+  mayBeStored: boolean
   at: number
 }
 
@@ -28,8 +29,8 @@ class FakeStorage {
   gate: Promise<void> | undefined
   readonly #tokens = new Set<string>()
 
-  async insert(table: TableName, rows: readonly StorageRow[], token: string): Promise<void> {
-    this.calls.push({ table, rows, token, at: performance.now() })
+  async insert(table: TableName, rows: readonly StorageRow[], token: string, options: InsertOptions = {}): Promise<void> {
+    this.calls.push({ table, rows, token, mayBeStored: options.mayBeStored === true, at: performance.now() })
     if (this.gate) await this.gate
     const fault = this.faults.shift()
     if (fault) throw fault
@@ -183,6 +184,25 @@ test('starts batches in order and keeps up to concurrency inserts in flight', as
   assert.is(storage.calls[2]!.rows[0]!.epoch, 4)
   assert.is(storage.stored.length, 6)
   await writer.close()
+})
+
+test('marks retries and resent batches as maybe stored', async () => {
+  const storage = new FakeStorage()
+  storage.faults = [retryable()]
+  const writer = new BatchWriter(storage, 'metrics', { logger: silent, retryInitialMs: 1, retryMaxMs: 1 })
+  await writer.write(rows(0, 2), 'first')
+  await writer.write(rows(2, 2), 'resent', { mayBeStored: true })
+  await writer.write(rows(4, 2), 'fresh')
+  await writer.close()
+  assert.equal(
+    storage.calls.map((call) => [call.token, call.mayBeStored]),
+    [
+      ['first', false],
+      ['first', true],
+      ['resent', true],
+      ['fresh', false],
+    ],
+  )
 })
 
 test('keeps one insert in flight while inserts fail', async () => {

@@ -143,6 +143,11 @@ export const Metrics = Type.Object({
   type: Type.Literal('metrics'),
   batch_id: Type.String({ minLength: 8, maxLength: 128 }),
   rows: Type.Array(MetricsRow, { minItems: 1, maxItems: 5000 }),
+  /**
+   * True when the agent sent the batch before (no ack in time, or found in
+   * its spool at start), so that it may be stored already. Older agents leave it out.
+   */
+  resent: Type.Optional(Type.Boolean()),
 })
 
 export const Status = Type.Object({

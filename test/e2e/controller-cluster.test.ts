@@ -11,7 +11,8 @@
 // intervals (none lost). No row may be stored twice, compared by stream,
 // agent, epoch, second and bytes read (none twice). clickhouse-server 18.16
 // has no insert_deduplication_token, so a batch whose ack died with its
-// controller would be stored twice, and the test would catch that.
+// controller comes back marked resent and is looked up by its batch_id.
+// controller/test/resent-batch.test.ts covers that case deterministically.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn, type ChildProcess } from 'node:child_process'

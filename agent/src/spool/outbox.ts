@@ -58,6 +58,8 @@ interface SpooledBatch {
   readonly file: string | undefined
   readonly message: Metrics | undefined
   sentAt: number | undefined
+  /** True once the batch went out, from this process or, for a batch found at start, possibly from the one before. */
+  sentBefore: boolean
 }
 
 export const DEFAULT_SPOOL_MAX_BYTES = 256 * 1024 * 1024
@@ -205,8 +207,10 @@ export class Outbox {
   private sendBatch(batch: SpooledBatch, now: number): 'sent' | 'skipped' | 'offline' {
     const message = batch.message ?? this.readBatch(batch)
     if (message === undefined) return 'skipped'
-    if (!this.config.send(message)) return 'offline'
+    // Marked so that the controller checks for a copy stored by a controller that died before its ack.
+    if (!this.config.send(batch.sentBefore ? { ...message, resent: true } : message)) return 'offline'
     batch.sentAt = now
+    batch.sentBefore = true
     return 'sent'
   }
 
@@ -242,7 +246,7 @@ export class Outbox {
       file = undefined
     }
     const rows = message.rows.length
-    this.batches.set(message.batch_id, { id: message.batch_id, rows, bytes, file, message: file ? undefined : message, sentAt: undefined })
+    this.batches.set(message.batch_id, { id: message.batch_id, rows, bytes, file, message: file ? undefined : message, sentAt: undefined, sentBefore: false })
     this.bytes += bytes
   }
 
@@ -356,7 +360,7 @@ export class Outbox {
   }
 
   private adopt(file: BatchFile): void {
-    this.batches.set(file.id, { id: file.id, rows: file.rows, bytes: file.bytes, file: file.name, message: undefined, sentAt: undefined })
+    this.batches.set(file.id, { id: file.id, rows: file.rows, bytes: file.bytes, file: file.name, message: undefined, sentAt: undefined, sentBefore: true })
     this.bytes += file.bytes
   }
 

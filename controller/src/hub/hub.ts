@@ -399,8 +399,9 @@ export class AgentHub {
 
 /**
  * Batches remembered per controller process to acknowledge resent ones without storing them again; about 100 bytes each.
- * NOTE: a batch stored by a controller that dies before its ack goes out is stored again by the controller the agent
- * moves to, unless ClickHouse drops it by its insert_deduplication_token (chDB and recent servers do, 18.16 does not).
+ * A batch stored by a controller that died before its ack comes back marked resent. ClickHouse drops it by its
+ * insert_deduplication_token, and on servers without that setting (18.16) the storage finds it by batch_id first.
+ * NOTE: agents built before the resent mark do not send it, so on such servers their resent batches are stored twice.
  */
 const RECENT_BATCHES = 50_000
 

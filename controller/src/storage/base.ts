@@ -2,7 +2,7 @@
 // preparation and error wrapping. A driver supplies the five raw operations.
 import type { Logger } from 'pino'
 import { StorageError, toStorageError } from './errors.ts'
-import { encodeRows, type EncodedRows } from './rows.ts'
+import { encodeRows, formatTimestamp, type EncodedRows } from './rows.ts'
 import { SCHEMA, checkIdentifier, columnSql, createDatabaseSql, createDistributedTableSql, createTableSql, localTableName, type TableSettings } from './schema.ts'
 import {
   DEFAULT_DATABASE,
@@ -16,6 +16,7 @@ import {
   type StorageOptions,
   type StorageRow,
   type TableName,
+  type InsertOptions,
 } from './types.ts'
 
 type Row = Record<string, unknown>
@@ -67,13 +68,19 @@ export abstract class BaseStorage implements Storage {
     return this.#initializing
   }
 
-  async insert(table: TableName, rows: readonly StorageRow[], token: string): Promise<void> {
+  async insert(table: TableName, rows: readonly StorageRow[], token: string, options: InsertOptions = {}): Promise<void> {
     this.#checkOpen()
     const target = this.table(table)
     if (typeof token !== 'string' || token.length === 0) throw new StorageError('insert needs a non-empty token', { driver: this.driver, retryable: false })
     if (rows.length === 0) return
     const features = await this.#detect()
-    const encoded = encodeRows(table, rows, features, this.driver)
+    // Without insert_deduplication_token the server cannot drop a batch stored
+    // twice, so the rows carry the token and a batch that may be stored is looked up first.
+    const encoded = encodeRows(table, rows, features, this.driver, features.dedupToken ? '' : token)
+    if (!features.dedupToken && options.mayBeStored === true && (await this.#storedAlready(target, token, encoded))) {
+      this.logger.info({ table, token, rows: rows.length }, 'batch was stored already; not inserting it again')
+      return
+    }
     const settings: Record<string, string> = features.dedupToken ? { insert_deduplication_token: token } : {}
     // Without insert_distributed_sync, a Distributed table acknowledges an insert once the rows
     // are in its local queue, and sends them to the shards later. The writer would then count a
@@ -84,6 +91,20 @@ export abstract class BaseStorage implements Storage {
       await this.rawInsert(target, encoded, settings)
     } catch (err) {
       throw toStorageError(err, this.driver, `insert of ${rows.length} rows into ${target}`)
+    }
+  }
+
+  /** Returns true when the table has rows stored under `token` in the batch's time range. */
+  async #storedAlready(target: string, token: string, batch: EncodedRows): Promise<boolean> {
+    // Whole seconds on each side, because servers without DateTime64 keep insert_ts in seconds.
+    const from = formatTimestamp(Math.floor(batch.firstMs / 1000) * 1000, false)
+    const to = formatTimestamp(Math.ceil(batch.lastMs / 1000) * 1000, false)
+    const sql = `SELECT count() AS found FROM ${target} WHERE insert_ts >= '${from}' AND insert_ts <= '${to}' AND batch_id = ${quoteString(token)}`
+    try {
+      const [row] = await this.rawSelect(sql, undefined)
+      return Number(row?.found ?? 0) > 0
+    } catch (err) {
+      throw toStorageError(err, this.driver, `looking up batch ${token} in ${target}`)
     }
   }
 
@@ -230,6 +251,11 @@ export abstract class BaseStorage implements Storage {
       }
     }
   }
+}
+
+/** Returns a ClickHouse string literal of `text`, with backslashes and quotes escaped. */
+function quoteString(text: string): string {
+  return `'${text.replace(/[\\']/g, (char) => `\\${char}`)}'`
 }
 
 function versionAtLeast(version: string, major: number, minor: number): boolean {

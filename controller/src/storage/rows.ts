@@ -287,7 +287,7 @@ export function formatTimestamp(ms: number, millis = true): string {
 /** Encoding of one column's values: text, whole number or float, and whether the column takes NULL. */
 interface ColumnEncoding {
   readonly name: string
-  readonly kind: 'text' | 'integer' | 'float' | 'insert_ts'
+  readonly kind: 'text' | 'integer' | 'float' | 'insert_ts' | 'batch_id'
   readonly nullable: boolean
 }
 
@@ -296,7 +296,7 @@ function columnEncoding(column: ColumnSpec, features: Pick<StorageFeatures, 'dat
   const nullable = type.startsWith('Nullable(')
   if (nullable) type = type.slice('Nullable('.length, -1)
   let kind: ColumnEncoding['kind'] = 'text'
-  if (column.name === 'insert_ts') kind = 'insert_ts'
+  if (column.name === 'insert_ts' || column.name === 'batch_id') kind = column.name
   else if (/^U?Int\d+$/.test(type)) kind = 'integer'
   else if (/^Float\d+$/.test(type)) kind = 'float'
   return { name: column.name, kind, nullable }
@@ -354,13 +354,16 @@ function tsvField(value: unknown, column: ColumnEncoding): string {
 export interface EncodedRows {
   readonly columns: readonly string[]
   readonly body: string
+  /** Earliest and latest insert_ts of the rows, ms since the epoch. */
+  readonly firstMs: number
+  readonly lastMs: number
 }
 
 /**
  * Encodes rows as TabSeparated text: refuses columns the table lacks
  * (ClickHouse would skip them silently), writes insert_ts (now when absent)
- * and leaves insert_date, whatever the caller put there, to the column's
- * DEFAULT. Every other column is written, since in a row format a value
+ * and `batchId` as batch_id, and leaves insert_date, whatever the caller put
+ * there, to the column's DEFAULT. Every other column is written, since in a row format a value
  * left out would be stored as the type's zero, not as its DEFAULT.
  * TabSeparated is cheaper to build here and to parse in ClickHouse than
  * JSON, which matters at hundreds of thousands of rows per second.
@@ -370,6 +373,7 @@ export function encodeRows(
   rows: readonly StorageRow[],
   features: Pick<StorageFeatures, 'dateTime64' | 'lowCardinality'>,
   driver: StorageDriver,
+  batchId = '',
   now: number = Date.now(),
 ): EncodedRows {
   const known = COLUMN_NAMES[table]
@@ -378,6 +382,9 @@ export function encodeRows(
   // Rows of one batch mostly share a timestamp, so its text is made once.
   let lastMs = -1
   let lastTs = ''
+  let firstMs = Number.POSITIVE_INFINITY
+  let latestMs = Number.NEGATIVE_INFINITY
+  const batchField = tsvText(batchId)
   const lines: string[] = new Array(rows.length)
   const fields: string[] = new Array(encoding.length)
 
@@ -395,12 +402,17 @@ export function encodeRows(
     if (ms !== lastMs) {
       lastMs = ms
       lastTs = formatTimestamp(ms, features.dateTime64)
+      firstMs = Math.min(firstMs, ms)
+      latestMs = Math.max(latestMs, ms)
     }
     for (let position = 0; position < encoding.length; position++) {
       const column = encoding[position]!
-      fields[position] = column.kind === 'insert_ts' ? lastTs : tsvField(row[column.name], column)
+      if (column.kind === 'insert_ts') fields[position] = lastTs
+      else if (column.kind === 'batch_id') fields[position] = batchField
+      else fields[position] = tsvField(row[column.name], column)
     }
     lines[index] = fields.join('\t')
   }
-  return { columns: encoding.map((column) => column.name), body: lines.length === 0 ? '' : `${lines.join('\n')}\n` }
+  const body = lines.length === 0 ? '' : `${lines.join('\n')}\n`
+  return { columns: encoding.map((column) => column.name), body, firstMs, lastMs: latestMs }
 }

@@ -11,6 +11,12 @@ export interface ColumnSpec {
 }
 
 const INSERT_COLUMNS: readonly ColumnSpec[] = [
+  /**
+   * Token of the insert that stored the row, written on servers without
+   * insert_deduplication_token, where a batch that may be stored already is
+   * looked up by it. Empty elsewhere.
+   */
+  { name: 'batch_id', type: 'String' },
   { name: 'insert_date', type: 'Date', default: 'toDate(insert_ts)' },
   { name: 'insert_ts', type: "DateTime64(3, 'UTC')", default: 'now64(3)' },
 ]

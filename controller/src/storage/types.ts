@@ -39,6 +39,14 @@ export interface StorageFeatures {
   readonly queryParams: boolean
 }
 
+export interface InsertOptions {
+  /**
+   * The rows may be stored already under this token: an earlier attempt may
+   * have landed, or another controller stored them before it died.
+   */
+  mayBeStored?: boolean
+}
+
 export interface Storage {
   readonly driver: StorageDriver
   /** The ClickHouse database holding the tables (default 'monit'). */
@@ -52,13 +60,15 @@ export interface Storage {
   /** Detects the server's features, creates the database and tables, and brings existing tables up to date. Idempotent. */
   init(): Promise<void>
   /**
-   * Inserts rows in one JSONEachRow insert. `token` is sent as
+   * Inserts rows in one insert. `token` is sent as
    * insert_deduplication_token: inserting the same rows again with the same
-   * token stores them once. Rows give `insert_ts` (ms since the epoch, an ISO
-   * string or a Date); `insert_date` is always derived from it. Rejects with
-   * StorageError (see `retryable`).
+   * token stores them once. Servers without that setting get the token in
+   * each row's batch_id instead, and with `mayBeStored` the insert is
+   * skipped when rows with the token exist. Rows give `insert_ts` (ms since
+   * the epoch, an ISO string or a Date); `insert_date` is always derived from
+   * it. Rejects with StorageError (see `retryable`).
    */
-  insert(table: TableName, rows: readonly StorageRow[], token: string): Promise<void>
+  insert(table: TableName, rows: readonly StorageRow[], token: string, options?: InsertOptions): Promise<void>
   /**
    * Runs one SELECT-like statement and returns its rows (JSONEachRow).
    * Values go in `params` as `{name:Type}` placeholders, never into the SQL

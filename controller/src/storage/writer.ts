@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { StorageError } from './errors.ts'
 import { SpillCorruptError, type Spill, type SpilledBatch } from './spill.ts'
-import { TABLES, type Storage, type StorageRow, type TableName } from './types.ts'
+import { TABLES, type InsertOptions, type Storage, type StorageRow, type TableName } from './types.ts'
 
 export interface WriterOptions {
   logger: Logger
@@ -78,6 +78,8 @@ interface Batch {
   readonly rowCount: number
   /** Empty for a batch found in the spill at start, until its file is read. */
   token: string
+  /** True when the rows may be stored already: the batch was resent, or found in the spill at start. */
+  mayBeStored: boolean
   /** The rows while they are held in memory; undefined once the batch is on disk. */
   rows: readonly StorageRow[] | undefined
   /** The batch's spill file, once written. */
@@ -93,7 +95,7 @@ interface Batch {
   settle(error: Error | undefined): void
 }
 
-function makeBatch(seq: number, rows: readonly StorageRow[], token: string, withResult: boolean): Batch {
+function makeBatch(seq: number, rows: readonly StorageRow[], token: string, withResult: boolean, mayBeStored = false): Batch {
   let markDone!: () => void
   const done = new Promise<void>((resolve) => (markDone = resolve))
   let resolveResult: (() => void) | undefined
@@ -108,6 +110,7 @@ function makeBatch(seq: number, rows: readonly StorageRow[], token: string, with
     seq,
     rowCount: rows.length,
     token,
+    mayBeStored,
     rows,
     file: undefined,
     spilling: undefined,
@@ -125,9 +128,13 @@ function makeBatch(seq: number, rows: readonly StorageRow[], token: string, with
   }
 }
 
-/** Makes the queue entry of a batch found in the spill at start; only its file is known until its insert reads it. */
+/**
+ * Makes the queue entry of a batch found in the spill at start; only its
+ * file is known until its insert reads it. The process that wrote the file
+ * may have stored the batch before it stopped.
+ */
 function spilledBatch(file: SpilledBatch): Batch {
-  const batch = makeBatch(file.seq, [], '', false)
+  const batch = makeBatch(file.seq, [], '', false, true)
   return { ...batch, rowCount: file.rows, rows: undefined, file }
 }
 
@@ -272,9 +279,10 @@ export class BatchWriter {
    * at once when memory and spill are full, with a non-retryable
    * StorageError when the database refuses rows not yet spilled, or with
    * WriterClosedError. Resending a token whose batch is still queued returns
-   * that batch's promise.
+   * that batch's promise. With `mayBeStored` (a batch sent again by its
+   * sender), a server that cannot deduplicate by token is asked first.
    */
-  write(rows: readonly StorageRow[], token: string): Promise<void> {
+  write(rows: readonly StorageRow[], token: string, options: InsertOptions = {}): Promise<void> {
     if (this.#closed) return Promise.reject(new WriterClosedError(this.table, 'closed; rows rejected'))
     if (typeof token !== 'string' || token === '') return Promise.reject(new TypeError('write() needs a non-empty token'))
     const pending = this.#pendingWrites.get(token)
@@ -285,7 +293,7 @@ export class BatchWriter {
     }
     this.#sealOpen()
     const now = Date.now()
-    const batch = this.#enqueue(rows.map((row) => stamped(row, now)), token, true)
+    const batch = this.#enqueue(rows.map((row) => stamped(row, now)), token, true, options.mayBeStored === true)
     return batch.result as Promise<void>
   }
 
@@ -390,8 +398,8 @@ export class BatchWriter {
     while (this.#open.length > 0) this.#enqueue(this.#open.splice(0, this.maxRows), randomUUID(), false)
   }
 
-  #enqueue(rows: readonly StorageRow[], token: string, withResult: boolean): Batch {
-    const batch = makeBatch(this.#nextSeq++, rows, token, withResult)
+  #enqueue(rows: readonly StorageRow[], token: string, withResult: boolean, mayBeStored = false): Batch {
+    const batch = makeBatch(this.#nextSeq++, rows, token, withResult, mayBeStored)
     this.#queue.push(batch)
     this.#memoryRows += rows.length
     if (withResult) this.#pendingWrites.set(token, batch)
@@ -507,7 +515,8 @@ export class BatchWriter {
       const started = performance.now()
       try {
         rows ??= await this.#load(batch)
-        await this.#storage.insert(this.table, rows, batch.token)
+        // A failed attempt may have stored the rows all the same (a timeout after the server took them).
+        await this.#storage.insert(this.table, rows, batch.token, { mayBeStored: batch.mayBeStored || attempt > 1 })
         this.#stored(count, performance.now() - started)
         if (attempt > 1) this.#logger.info({ rows: count, attempts: attempt, token: batch.token }, 'batch stored after retries')
         return { kind: 'stored' }

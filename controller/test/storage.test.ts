@@ -318,6 +318,27 @@ test('rows the table cannot take are refused before sending, as not retryable', 
   assert.is((badSql as StorageError).clickhouseCode, 62)
 })
 
+test('too many parts is retryable', async () => {
+  const storage = await fresh()
+  const table = storage.table('statuses')
+  // Merges stopped and a low limit make the engine refuse the third part, as it does when merges fall behind.
+  await storage.command(`ALTER TABLE ${table} MODIFY SETTING parts_to_throw_insert = 2`)
+  await storage.command(`SYSTEM STOP MERGES ${table}`)
+  const status = (epoch: number) => [{ stream_id: 'cam-parts', agent_id: 'a', epoch, status: 'up', reason: '', insert_ts: now }]
+  await storage.insert('statuses', status(1), 'parts-1')
+  await storage.insert('statuses', status(2), 'parts-2')
+  const refused = await storage.insert('statuses', status(3), 'parts-3').catch((err: unknown) => err)
+  assert.instance(refused, StorageError)
+  assert.is((refused as StorageError).clickhouseCode, 252)
+  assert.match((refused as Error).message, /too many parts/i)
+  assert.is((refused as StorageError).retryable, true)
+
+  await storage.command(`SYSTEM START MERGES ${table}`)
+  await storage.command(`OPTIMIZE TABLE ${table} FINAL`)
+  await storage.insert('statuses', status(3), 'parts-3')
+  assert.is(await count(storage, 'statuses'), 3)
+})
+
 test('a second data folder in the same process is refused; ping and close', async () => {
   const other = mkdtempSync(join(tmpdir(), 'monit-storage-other-'))
   try {

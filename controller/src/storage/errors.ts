@@ -26,7 +26,7 @@ const PERMANENT_CODES = new Set([
   117, // INCORRECT_DATA
   130, // CANNOT_READ_ARRAY_FROM_TEXT
   131, // TOO_LARGE_STRING_SIZE
-  252, // TOO_MANY_PARTS (one insert spanning more partitions than allowed)
+  252, // TOO_MANY_PARTS, when one insert spans more partitions than allowed (see isMergeBacklog)
   321, // VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
   456, // UNKNOWN_QUERY_PARAMETER
   457, // BAD_QUERY_PARAMETER
@@ -64,6 +64,16 @@ export class StorageError extends Error {
   }
 }
 
+/**
+ * Returns true for ClickHouse's "Too many parts" refusal: merges are behind
+ * the inserts, and the same insert succeeds once they catch up. It shares
+ * code 252 with "Too many partitions for single INSERT block", which no
+ * retry fixes.
+ */
+function isMergeBacklog(code: number, message: string): boolean {
+  return code === 252 && /too many parts/i.test(message)
+}
+
 function clickhouseCodeOf(err: unknown): number | undefined {
   if (typeof err !== 'object' || err === null) return undefined
   const record = err as { clickhouseCode?: unknown; code?: unknown; message?: unknown }
@@ -86,7 +96,7 @@ export function toStorageError(err: unknown, driver: StorageDriver, what: string
   const code = clickhouseCodeOf(err)
   let retryable = true
   if (code !== undefined) {
-    retryable = !PERMANENT_CODES.has(code)
+    retryable = !PERMANENT_CODES.has(code) || isMergeBacklog(code, message)
   } else if (typeof err === 'object' && err !== null) {
     const { name, code: errCode } = err as { name?: unknown; code?: unknown }
     // chDB: a bad bind value or a closed session will not get better.

@@ -1,22 +1,12 @@
 // The parent side of the fleet benchmark's load processes
-// (fleet-agents.ts), and CPU readings of a process from /proc.
+// (fleet-agents.ts), and a process's CPU over a window.
 import { execSync, spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { AgentsReport, ParentRequest } from './fleet-agents.ts'
+import { cpuSeconds } from './processes.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const clockTicks = Number(execSync('getconf CLK_TCK').toString().trim()) || 100
-
-/** CPU seconds (user + system) a running process has used, from /proc/PID/stat. */
-export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  // The command name in brackets may contain spaces, so the fields are counted after its closing bracket.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  // utime and stime are fields 14 and 15 of the line (counting from 1), so indexes 11 and 12 after the name.
-  return (Number(fields[11]) + Number(fields[12])) / clockTicks
-}
 
 /** CPU seconds a process uses over `seconds` of wall time. */
 export async function cpuOver(pid: number, seconds: number): Promise<number> {

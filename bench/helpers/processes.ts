@@ -1,6 +1,6 @@
 // Child processes for the benchmarks: a controller on a loopback port, and
-// readings of a process's peak memory.
-import { spawn, type ChildProcess } from 'node:child_process'
+// readings of a process's peak memory and CPU time.
+import { execSync, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -8,6 +8,16 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
+const clockTicks = Number(execSync('getconf CLK_TCK').toString().trim()) || 100
+
+/** CPU seconds (user + system) a running process has used, from /proc/PID/stat. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // The command name in brackets may contain spaces, so the fields are counted after its closing bracket.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // utime and stime are fields 14 and 15 of the line (counting from 1), so indexes 11 and 12 after the name.
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks
+}
 
 export interface ControllerProcess {
   url: string

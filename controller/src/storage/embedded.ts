@@ -37,7 +37,7 @@ let shared: SharedSession | undefined
  * side by side. The default, 10 MiB, is more than a batch of 10,000 rows,
  * which was then parsed on one thread.
  */
-const PARSE_SETTINGS = { min_chunk_bytes_for_parallel_parsing: String(1 << 20) }
+export const PARSE_SETTINGS = { min_chunk_bytes_for_parallel_parsing: String(1 << 20) }
 
 /**
  * Engine arguments fixed at connect. 64-bit integers are quoted in JSON

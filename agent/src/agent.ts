@@ -48,7 +48,10 @@ export class Agent {
         capacity: config.capacity,
         streams: this.monitors.running(),
       }),
-      onWelcome: () => this.flush(),
+      onWelcome: (welcome) => {
+        this.outbox.setStatusAcks(welcome.status_acks === true)
+        this.flush()
+      },
       onMessage: (message) => this.handle(message),
       onFatal: (reason) => {
         this.fatalReason = reason

@@ -240,6 +240,43 @@ test('unsent statuses survive a restart, the latest per stream', () => {
   assert.not.ok(existsSync(join(dir, 'statuses.json')), 'no file for a status sent at once')
 })
 
+test('a status waits for its ack where the controller sends acks', () => {
+  const dir = newFolder()
+  const link = new Link()
+  link.online = true
+  const first = open(dir, link)
+  first.setStatusAcks(true)
+  first.addStatus(status('cam-1', 'down', 1))
+  assert.is(link.statuses.length, 1)
+  const sent = link.statuses[0]!
+  assert.type(sent.status_id, 'string')
+  assert.is(sent.resent, undefined)
+  assert.ok(existsSync(join(dir, 'statuses.json')), 'kept on disk until acknowledged')
+  assert.is(first.stats.unsentStatuses, 1)
+
+  // The connection drops before the ack: the status goes again, marked resent, under the same id.
+  first.connectionLost()
+  first.pump()
+  assert.is(link.statuses.length, 2)
+  assert.is(link.statuses[1]!.status_id, sent.status_id)
+  assert.is(link.statuses[1]!.resent, true)
+
+  // A restart before the ack sends it again too.
+  const after = new Link()
+  after.online = true
+  const second = open(dir, after)
+  second.setStatusAcks(true)
+  second.pump()
+  assert.equal(after.statuses.map((s) => [s.status_id, s.resent, s.status]), [[sent.status_id, true, 'down']])
+
+  second.acknowledge(sent.status_id!)
+  assert.is(second.stats.unsentStatuses, 0)
+  assert.not.ok(existsSync(join(dir, 'statuses.json')))
+  second.connectionLost()
+  second.pump()
+  assert.is(after.statuses.length, 1, 'nothing is sent again after the ack')
+})
+
 test('a journal line cut short is skipped and the whole rows kept', () => {
   const dir = newFolder()
   const first = open(dir, new Link(), { maxRows: 100 })

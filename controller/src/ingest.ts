@@ -65,7 +65,11 @@ export class Ingest {
       return
     }
 
-    if (!this.statusWriter.add([statusRecord(session.agentId, message)])) {
+    const record = statusRecord(session.agentId, message)
+    if (message.status_id !== undefined) {
+      // Durable before the hub acknowledges it; a rejection makes the agent send it again later.
+      await this.statusWriter.write([record], message.status_id, { mayBeStored: message.resent === true })
+    } else if (!this.statusWriter.add([record])) {
       session.log.error({ stream_id: streamId, status: message.status }, 'status row not buffered: statuses writer is full')
     }
     const fence = { epoch, agentId: session.agentId }

@@ -11,10 +11,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import { WebSocket } from 'ws'
-import { PROTOCOL_VERSION, type ControllerMessage, type MetricsRow } from '@monit/protocol'
+import type { MetricsRow } from '@monit/protocol'
 import { metricsRecords, openStorage, type Storage } from '../src/storage/index.ts'
 import { startTestController, type TestController } from '../../testing/controller.ts'
+import { connectFakeAgent, type FakeAgent } from '../../testing/fake-agent.ts'
 import { findClickHouseServer, startClickHouseServer, type ClickHouseServer } from '../../testing/clickhouse-server.ts'
 
 const bin = findClickHouseServer()
@@ -29,45 +29,6 @@ let server: TestController | undefined
 let storage: Storage
 let agent: FakeAgent
 let epoch = 0
-
-/** An agent on a raw WebSocket that keeps every message the controller sends. */
-class FakeAgent {
-  readonly messages: ControllerMessage[] = []
-  readonly #waiters = new Set<() => void>()
-
-  constructor(readonly socket: WebSocket) {
-    socket.on('message', (data) => {
-      this.messages.push(JSON.parse(data.toString()) as ControllerMessage)
-      for (const wake of this.#waiters) wake()
-    })
-  }
-
-  /** Resolves with the first message that matches, waiting up to 10 s for it. */
-  async next(matches: (message: ControllerMessage) => boolean): Promise<ControllerMessage> {
-    const deadline = Date.now() + 10_000
-    for (;;) {
-      const found = this.messages.find(matches)
-      if (found !== undefined) return found
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the expected message; received ${JSON.stringify(this.messages)}`)
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          this.#waiters.delete(wake)
-          resolve()
-        }
-        this.#waiters.add(wake)
-        setTimeout(wake, 200)
-      })
-    }
-  }
-}
-
-function connectAgent(url: string, token: string): Promise<FakeAgent> {
-  const socket = new WebSocket(`${url.replace('http', 'ws')}/api/agents/v1/ws`, { headers: { authorization: `Bearer ${token}` } })
-  return new Promise((resolve, reject) => {
-    socket.once('open', () => resolve(new FakeAgent(socket)))
-    socket.once('error', reject)
-  })
-}
 
 let probes = 0
 function rows(count: number): MetricsRow[] {
@@ -98,7 +59,7 @@ async function storedRows(): Promise<number> {
 
 /** Sends a batch and resolves once the controller acknowledges it. */
 async function sendBatch(batchId: string, batch: MetricsRow[], resent: boolean): Promise<void> {
-  agent.socket.send(JSON.stringify({ type: 'metrics', batch_id: batchId, rows: batch, ...(resent ? { resent: true } : {}) }))
+  agent.send({ type: 'metrics', batch_id: batchId, rows: batch, ...(resent ? { resent: true } : {}) })
   const reply = await agent.next((message) => ('batch_id' in message && message.batch_id === batchId) || message.type === 'error')
   assert.equal(reply, { type: 'ack', batch_id: batchId })
 }
@@ -113,10 +74,8 @@ test.before(async () => {
 
     const created = await server.inject({ method: 'POST', url: `/api/state/streams/v1/${STREAM_ID}/create`, payload: { url: 'udp://127.0.0.1:5000' } })
     assert.is(created.statusCode, 201, created.body)
-    agent = await connectAgent(server.url, server.agentToken)
-    agent.socket.send(
-      JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, agent_id: AGENT_ID, name: AGENT_ID, version: 'test', labels: {}, capacity: 10, streams: [] }),
-    )
+    agent = await connectFakeAgent(server.url, server.agentToken)
+    agent.hello(AGENT_ID)
     const perform = await agent.next((message) => message.type === 'perform')
     if (perform.type === 'perform') epoch = perform.epoch
   } catch (error) {
@@ -127,7 +86,7 @@ test.before(async () => {
 })
 
 test.after(async () => {
-  agent?.socket.close()
+  agent?.close()
   await storage?.close()
   await server?.stop()
   await clickhouse?.stop()

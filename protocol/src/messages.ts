@@ -65,6 +65,8 @@ export const Welcome = Type.Object({
   protocol: Type.Integer(),
   controller_version: Type.String(),
   heartbeat_interval_s: Type.Number({ minimum: 1 }),
+  /** True when the controller acknowledges statuses that carry a status_id; older controllers leave it out. */
+  status_acks: Type.Optional(Type.Boolean()),
 })
 
 export const Perform = Type.Object({
@@ -162,6 +164,13 @@ export const Status = Type.Object({
    * or the player page's errors. Credentials in URLs are replaced by `***`.
    */
   error_output: Type.Optional(Type.String({ maxLength: MAX_ERROR_OUTPUT_CHARS })),
+  /**
+   * Id the controller acknowledges the status by, once stored, as it does a
+   * metrics batch by its batch_id. Older agents leave it out.
+   */
+  status_id: Type.Optional(Type.String({ minLength: 8, maxLength: 128 })),
+  /** True when the agent sent this status before, so that it may be stored already. */
+  resent: Type.Optional(Type.Boolean()),
 })
 
 /** A stretch of black picture, frozen picture or silence inside a check's window. */
@@ -303,6 +312,7 @@ export const Heartbeat = Type.Object({
 
 export const Ack = Type.Object({
   type: Type.Literal('ack'),
+  /** The metrics batch's batch_id, or the status's status_id. */
   batch_id: Type.String({ minLength: 1, maxLength: 128 }),
 })
 

@@ -47,6 +47,7 @@ export interface SpoolStats {
   droppedRows: number
   /** Spool files set aside as unreadable, since start. */
   corruptFiles: number
+  /** Statuses not yet acknowledged: unsent, or sent to a controller that acknowledges statuses and waiting for its ack. */
   unsentStatuses: number
 }
 
@@ -95,7 +96,12 @@ export class Outbox {
   private openId = ''
   private firstRowAt = 0
   private journalFailed = false
+  /** Statuses not sent yet, the latest per stream. */
   private readonly statuses = new Map<string, Status>()
+  /** Statuses sent and waiting for their ack, by status_id, with the time they went out (undefined: send again). */
+  private readonly sentStatuses = new Map<string, { status: Status; sentAt: number | undefined }>()
+  /** True when the controller's welcome announced status acks. */
+  private statusAcks = false
   private statusesOnDisk = false
   /** The statuses changed since they were last saved. */
   private statusesChanged = false
@@ -131,7 +137,7 @@ export class Outbox {
       droppedBatches: this.dropped,
       droppedRows: this.droppedRows,
       corruptFiles: this.corrupt,
-      unsentStatuses: this.statuses.size,
+      unsentStatuses: this.statuses.size + this.sentStatuses.size,
     }
   }
 
@@ -149,28 +155,46 @@ export class Outbox {
 
   /** Sends a status now, or keeps it on disk, replacing an older unsent one of the stream. */
   addStatus(status: Status): void {
-    this.statuses.set(status.stream_id, status)
+    this.statuses.set(status.stream_id, { ...status, status_id: status.status_id ?? randomUUID() })
     this.statusesChanged = true
     this.sendStatuses()
   }
 
-  /** Forgets a batch the controller has stored, and sends more of the backlog. */
-  acknowledge(batchId: string): void {
-    const batch = this.batches.get(batchId)
+  /**
+   * Sets whether the controller acknowledges statuses, from its welcome. With
+   * acks a sent status stays on disk until its ack comes; without them (an
+   * older controller) it is forgotten once sent.
+   */
+  setStatusAcks(enabled: boolean): void {
+    this.statusAcks = enabled
+  }
+
+  /** Forgets a batch or status the controller has stored, and sends more of the backlog. */
+  acknowledge(id: string): void {
+    if (this.sentStatuses.delete(id)) {
+      this.statusesChanged = true
+      this.saveStatuses()
+      return
+    }
+    const batch = this.batches.get(id)
     if (batch === undefined) return
     this.forget(batch)
     this.pump()
   }
 
-  /** Marks a batch for sending again, after the controller failed to store it. */
-  retryLater(batchId: string): void {
-    const batch = this.batches.get(batchId)
-    if (batch !== undefined) batch.sentAt = Date.now() - this.options.ackTimeoutMs + 5000
+  /** Marks a batch or status for sending again, after the controller failed to store it. */
+  retryLater(id: string): void {
+    const retryAt = Date.now() - this.options.ackTimeoutMs + 5000
+    const status = this.sentStatuses.get(id)
+    if (status !== undefined) status.sentAt = retryAt
+    const batch = this.batches.get(id)
+    if (batch !== undefined) batch.sentAt = retryAt
   }
 
-  /** Marks every batch unsent, so that all go again on the next connection. */
+  /** Marks every batch and unacknowledged status unsent, so that all go again on the next connection. */
   connectionLost(): void {
     for (const batch of this.batches.values()) batch.sentAt = undefined
+    for (const entry of this.sentStatuses.values()) entry.sentAt = undefined
   }
 
   /**
@@ -310,33 +334,46 @@ export class Outbox {
   }
 
   /**
-   * Sends the unsent statuses; returns true when none is left. Keeps the file
-   * in step with them.
-   * NOTE: the controller does not acknowledge statuses, so a status sent
-   * just before the connection drops can be lost, and the controller then
-   * learns the stream's state only from its next status change.
+   * Sends again the statuses whose ack did not come after a reconnect or
+   * the ack timeout, then the unsent ones. Returns true when no unsent one
+   * is left, and keeps the file in step with them.
    */
   private sendStatuses(): boolean {
+    const now = Date.now()
+    for (const [id, entry] of this.sentStatuses) {
+      if (entry.sentAt !== undefined && now - entry.sentAt < this.options.ackTimeoutMs) continue
+      if (!this.config.send({ ...entry.status, resent: true })) return false
+      entry.sentAt = now
+      if (!this.statusAcks) {
+        this.sentStatuses.delete(id)
+        this.statusesChanged = true
+      }
+    }
     for (const [streamId, status] of this.statuses) {
       if (!this.config.send(status)) break
       this.statuses.delete(streamId)
+      if (this.statusAcks) this.sentStatuses.set(status.status_id!, { status, sentAt: now })
       this.statusesChanged = true
     }
     if (this.statusesChanged) this.saveStatuses()
     return this.statuses.size === 0
   }
 
-  /** Writes the unsent statuses, or deletes the file once all are sent. A status sent at once costs no I/O. */
+  /**
+   * Writes the statuses not yet acknowledged, or deletes the file once none
+   * is left; sent ones are marked `resent`. Without status acks, a status
+   * sent at once costs no I/O.
+   */
   private saveStatuses(): void {
-    const unsent = this.statuses.size > 0
+    const kept = [...this.statuses.values(), ...[...this.sentStatuses.values()].map((entry) => ({ ...entry.status, resent: true }))]
     try {
-      if (unsent) writeDurably(this.dir, STATUSES_FILE, JSON.stringify([...this.statuses.values()]))
+      if (kept.length > 0) writeDurably(this.dir, STATUSES_FILE, JSON.stringify(kept))
       else if (this.statusesOnDisk) remove(this.dir, STATUSES_FILE)
-      this.statusesOnDisk = unsent
+      this.statusesOnDisk = kept.length > 0
       this.statusesChanged = false
     } catch (error) {
       // Tried again on the next pump, within a second.
-      this.log.warn({ statuses: this.statuses.size, err: error }, 'saving unsent statuses failed')
+      this.log.warn({ statuses: kept.length, err: error }, 'saving unacknowledged statuses failed')
     }
   }
 
@@ -351,9 +388,9 @@ export class Outbox {
     if (listing.hasStatuses) this.loadStatuses()
     this.enforceLimits()
 
-    if (this.batches.size > 0 || this.statuses.size > 0) {
+    if (this.batches.size > 0 || this.statuses.size + this.sentStatuses.size > 0) {
       this.log.info(
-        { batches: this.batches.size, bytes: this.bytes, recovered_rows: recoveredRows, statuses: this.statuses.size },
+        { batches: this.batches.size, bytes: this.bytes, recovered_rows: recoveredRows, statuses: this.statuses.size + this.sentStatuses.size },
         'spool loaded; unsent data goes out after connecting',
       )
     }
@@ -420,10 +457,15 @@ export class Outbox {
     const list = Array.isArray(parsed) ? parsed : []
     for (const item of list) {
       const decoded = decodeAgentMessage(JSON.stringify(item))
-      if (decoded.ok && decoded.message.type === 'status') this.statuses.set(decoded.message.stream_id, decoded.message)
+      if (!decoded.ok || decoded.message.type !== 'status') continue
+      const status = { ...decoded.message, status_id: decoded.message.status_id ?? randomUUID() }
+      // A status sent before the restart goes again, marked resent, as long as it waits for its ack.
+      if (status.resent === true) this.sentStatuses.set(status.status_id, { status, sentAt: undefined })
+      else this.statuses.set(status.stream_id, status)
     }
-    if (this.statuses.size !== list.length || !Array.isArray(parsed)) {
-      this.log.warn({ file: STATUSES_FILE, kept: this.statuses.size }, 'skipped invalid entries of the unsent statuses file')
+    const kept = this.statuses.size + this.sentStatuses.size
+    if (kept !== list.length || !Array.isArray(parsed)) {
+      this.log.warn({ file: STATUSES_FILE, kept }, 'skipped invalid entries of the unacknowledged statuses file')
     }
     this.statusesOnDisk = true
   }

@@ -251,6 +251,7 @@ export class AgentHub {
       protocol: PROTOCOL_VERSION,
       controller_version: this.options.controllerVersion,
       heartbeat_interval_s: this.options.heartbeatIntervalS,
+      status_acks: true,
     })
     sessionLog.info(
       { name: hello.name, version: hello.version, capacity: hello.capacity, running: hello.streams.length, remote_address: remoteAddress },
@@ -277,7 +278,12 @@ export class AgentHub {
       }
 
       case 'status':
-        await this.options.handlers.status(session, message)
+        if (message.status_id === undefined) {
+          await this.options.handlers.status(session, message)
+          return
+        }
+        // Awaited, unlike a metrics batch, so that one agent's statuses are stored in the order they came.
+        await this.storeAndAcknowledge(session, message.status_id, 'status', () => this.options.handlers.status(session, message))
         return
 
       case 'av':
@@ -367,27 +373,36 @@ export class AgentHub {
   }
 
   /** Acknowledges a batch once stored, or tells the agent to resend it later. */
-  private async storeMetrics(session: AgentSession, message: Metrics): Promise<void> {
+  private storeMetrics(session: AgentSession, message: Metrics): Promise<void> {
+    return this.storeAndAcknowledge(session, message.batch_id, 'metrics batch', () => this.options.handlers.metrics(session, message))
+  }
+
+  /**
+   * Runs `store` for a metrics batch or a status and acknowledges it by `id`
+   * once stored, or asks the agent to send it again later. A copy sent again
+   * after its ack was lost is acknowledged without storing it twice.
+   */
+  private async storeAndAcknowledge(session: AgentSession, id: string, what: string, store: () => Promise<void>): Promise<void> {
     if (this.draining) {
-      session.send({ type: 'error', code: 'not_ready', message: 'controller shutting down; resend the metrics batch later', batch_id: message.batch_id })
+      session.send({ type: 'error', code: 'not_ready', message: `controller shutting down; resend the ${what} later`, batch_id: id })
       return
     }
-    const key = `${session.agentId}\n${message.batch_id}`
+    const key = `${session.agentId}\n${id}`
     if (this.recentBatches.has(key)) {
-      session.log.info({ batch_id: message.batch_id }, 'metrics batch was already stored; acknowledging it again')
-      session.send({ type: 'ack', batch_id: message.batch_id })
+      session.log.info({ batch_id: id }, `${what} was already stored; acknowledging it again`)
+      session.send({ type: 'ack', batch_id: id })
       return
     }
     try {
-      await this.options.handlers.metrics(session, message)
+      await store()
     } catch (error) {
-      session.log.error({ err: error, batch_id: message.batch_id }, 'storing metrics batch failed')
-      session.send({ type: 'error', code: 'not_ready', message: 'metrics batch not stored; resend it later', batch_id: message.batch_id })
+      session.log.error({ err: error, batch_id: id }, `storing ${what} failed`)
+      session.send({ type: 'error', code: 'not_ready', message: `${what} not stored; resend it later`, batch_id: id })
       return
     }
     this.recentBatches.add(key)
     if (this.recentBatches.size > RECENT_BATCHES) this.recentBatches.delete(this.recentBatches.values().next().value!)
-    session.send({ type: 'ack', batch_id: message.batch_id })
+    session.send({ type: 'ack', batch_id: id })
   }
 
   private reject(socket: WebSocket, code: ErrorCode, message: string, closeCode: number): void {

@@ -1,6 +1,7 @@
 // The controller's local agent (`--local-agent`, what `make run` starts) must
 // not outlive its controller: killed with SIGKILL, the controller runs no
-// cleanup, and an orphaned agent would keep its port and its probes.
+// cleanup, and an orphaned agent would keep its port and its probes. Stopped
+// with a signal (Ctrl-C on `make run`), both must exit on their own.
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -36,8 +37,8 @@ async function localAgentConnected(port: number): Promise<true | undefined> {
   return ((await response.json()) as { connected: boolean }).connected ? true : undefined
 }
 
-test('local agent stops when its controller is killed', async () => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'monit-local-agent-'))
+/** Starts a controller with its local agent and waits until the agent is connected; returns both processes. */
+async function startWithLocalAgent(dataDir: string) {
   const port = await freePort()
   const controller = spawn(
     process.execPath,
@@ -47,23 +48,38 @@ test('local agent stops when its controller is killed', async () => {
       stdio: 'ignore',
     },
   )
-  let agentPid: number | undefined
-  try {
-    agentPid = await waitFor(
-      'the local agent process',
-      () => descendants(controller.pid!).find((child) => child.name === 'node' || child.name.startsWith('MainThread'))?.pid,
-      60_000,
-      250,
-    )
-    await waitFor('the local agent to connect', () => localAgentConnected(port), 60_000, 500)
-    controller.kill('SIGKILL')
-    await waitFor('the local agent to exit', () => (alive(agentPid!) ? undefined : true), 20_000, 250)
-    assert.is(alive(agentPid), false)
-  } finally {
-    if (controller.exitCode === null && controller.signalCode === null) controller.kill('SIGKILL')
-    if (agentPid !== undefined && alive(agentPid)) process.kill(agentPid, 'SIGKILL')
-    await rm(dataDir, { recursive: true, force: true })
-  }
-})
+  const agentPid = await waitFor(
+    'the local agent process',
+    () => descendants(controller.pid!).find((child) => child.name === 'node' || child.name.startsWith('MainThread'))?.pid,
+    60_000,
+    250,
+  )
+  await waitFor('the local agent to connect', () => localAgentConnected(port), 60_000, 500)
+  return { controller, agentPid }
+}
+
+for (const signal of ['SIGKILL', 'SIGINT', 'SIGTERM'] as const) {
+  test(`local agent stops after ${signal} to the controller`, async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'monit-local-agent-'))
+    let started: Awaited<ReturnType<typeof startWithLocalAgent>> | undefined
+    try {
+      started = await startWithLocalAgent(dataDir)
+      const { controller, agentPid } = started
+      // Ctrl-C reaches the whole process group; a service manager signals the controller alone.
+      controller.kill(signal)
+      if (signal === 'SIGINT') process.kill(agentPid, 'SIGINT')
+      await waitFor('the local agent to exit', () => (alive(agentPid) ? undefined : true), 20_000, 250)
+      await waitFor('the controller to exit', () => (alive(controller.pid!) ? undefined : true), 20_000, 250)
+      assert.is(alive(agentPid), false)
+      assert.is(alive(controller.pid!), false)
+    } finally {
+      if (started !== undefined) {
+        if (alive(started.controller.pid!)) started.controller.kill('SIGKILL')
+        if (alive(started.agentPid)) process.kill(started.agentPid, 'SIGKILL')
+      }
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  })
+}
 
 test.run()

@@ -36,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
   const log = pino({ level: config.logLevel, redact: { paths: ['token', '*.token'], censor: '[redacted]' } })
   const agent = new Agent(config, log)
   agent.start()
+  let stopping = false
   const stopRequested = new Promise<number>((done) => {
     process.once('SIGINT', () => done(0))
     process.once('SIGTERM', () => done(0))
@@ -43,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
     // closes when that controller dies, even by SIGKILL, and the agent must not outlive it.
     if (process.send !== undefined) {
       const parentGone = () => {
+        if (stopping) return
         log.warn('the controller that started this agent is gone; stopping')
         done(0)
       }
@@ -55,9 +57,12 @@ async function main(argv: string[]): Promise<number> {
   const metricsServer = await serveMetrics(config, agent, log)
 
   const exitCode = await stopRequested
+  stopping = true
   log.info({ exit_code: exitCode }, 'agent stopping')
   await metricsServer?.close()
   await agent.stop()
+  // An open IPC channel keeps the process alive, so a local agent stopped by a signal closes it.
+  if (process.connected) process.disconnect()
   return exitCode
 }
 

@@ -110,6 +110,9 @@ interface LocalAgent {
   stop(): Promise<void>
 }
 
+/** Milliseconds the local agent gets to stop after SIGTERM before it is killed. */
+const LOCAL_AGENT_STOP_MS = 10_000
+
 /** Runs one agent process beside the controller and restarts it if it dies. */
 function startLocalAgent(address: string, config: ControllerConfig, logger: Logger): LocalAgent {
   const entry = fileURLToPath(new URL('../../agent/src/main.ts', import.meta.url))
@@ -140,9 +143,18 @@ function startLocalAgent(address: string, config: ControllerConfig, logger: Logg
     stop: () =>
       new Promise<void>((done) => {
         stopping = true
-        if (child === undefined || child.exitCode !== null || child.signalCode !== null) return done()
-        child.once('exit', () => done())
-        child.kill('SIGTERM')
+        const running = child
+        if (running === undefined || running.exitCode !== null || running.signalCode !== null) return done()
+        // The agent journals each row to its spool as it comes, so a kill after the wait loses none of them.
+        const kill = setTimeout(() => {
+          log.warn({ pid: running.pid, waited_ms: LOCAL_AGENT_STOP_MS }, 'local agent did not stop in time; killing it')
+          running.kill('SIGKILL')
+        }, LOCAL_AGENT_STOP_MS)
+        running.once('exit', () => {
+          clearTimeout(kill)
+          done()
+        })
+        running.kill('SIGTERM')
       }),
   }
 }

@@ -303,6 +303,27 @@ function defineSuite(name: string, backend: TestDatabase): void {
     await repo.knex('streams').whereIn('id', ids).delete()
   })
 
+  test('status cleared without assignments, kept across a move', async ({ repo }) => {
+    await repo.createStream({ id: 'paused', url: 'http://example.test/p' })
+    const first = await assignSingle(repo, 'paused', 'edge-1')
+    assert.is(await repo.recordStatus('paused', 'down', 'timed out', T0 + 1000, { epoch: first, agentId: 'edge-1' }), true)
+
+    // Moved to another agent: the last status stays until the new one reports.
+    await assignSingle(repo, 'paused', 'edge-2')
+    assert.is((await repo.getStream('paused'))?.status, 'down')
+
+    // Stopped: no assignment is left, and neither is the status.
+    await assignSingle(repo, 'paused', null)
+    const stopped = await repo.getStream('paused')
+    assert.is(stopped?.status, null)
+    assert.is(stopped?.status_reason, null)
+    assert.is(stopped?.status_at, null)
+
+    // Running again: no status until the agent reports one.
+    await assignSingle(repo, 'paused', 'edge-1')
+    assert.is((await repo.getStream('paused'))?.status, null)
+  })
+
   test('recordStatus and recordProbe store runtime state, fenced by epoch', async ({ repo }) => {
     await repo.createStream({ id: 'stat', url: 'http://example.test/s' })
     const epoch = await assignSingle(repo, 'stat', 'edge-1')

@@ -381,10 +381,17 @@ export class Repository {
 
   /**
    * Recomputes the stream's status from its assignments, and sets status_at
-   * when given. Leaves the status alone when no assignment has reported.
+   * when given. Leaves the status alone while no current assignment has
+   * reported, so a stream that moves keeps its last status until the new
+   * agent reports. A stream left without assignments (stopped, or no agent
+   * for it) loses its status, so that it does not show an old one when it runs again.
    */
   private async refreshStatus(trx: Knex.Transaction, stream: Pick<StreamModel, 'id' | 'vantage'>, statusAt?: number): Promise<void> {
     const rows = await this.Assignments.query(trx).where('stream_id', stream.id).orderBy('slot')
+    if (rows.length === 0) {
+      await this.Streams.query(trx).findById(stream.id).patch({ status: null, status_reason: null, status_at: null })
+      return
+    }
     const entries = rows.map((row) => ({ agentId: row.agent_id, slot: row.slot, status: row.status ?? null, reason: row.status_reason ?? null }))
     const combined = aggregateStatus(entries, toVantage(stream.vantage)?.label ?? null)
     if (combined === undefined) return

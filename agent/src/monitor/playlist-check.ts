@@ -41,7 +41,8 @@ export class PlaylistCheck {
     this.analyser = new PlaylistAnalyser(assignment.url, {
       ...options.analyse,
       streamId: assignment.stream_id,
-      logger,
+      // The analyser puts stream_id in its own log lines.
+      logger: options.logger.child({ epoch: assignment.epoch }),
       signal: this.abort.signal,
     })
     this.check = new PeriodicCheck({

@@ -38,7 +38,7 @@ function beacon(streamId: string, uniqId: string, offsetMs: number, change: Part
   return { stream_id: streamId, uniq_id: uniqId, version: '1.0', host: 'cdn.example', user_agent: 'test', ...viewer, insert_ts: at(offsetMs) }
 }
 
-function metric(streamId: string, offsetMs: number, bitrate: number, fps: number) {
+function metric(streamId: string, offsetMs: number, bitrate: number, fps: number, extra: Record<string, unknown> = {}) {
   return {
     stream_id: streamId,
     agent_id: 'edge-1',
@@ -54,7 +54,19 @@ function metric(streamId: string, offsetMs: number, bitrate: number, fps: number
     codecs: 'h264/aac',
     probe_duration_ms: 5100,
     insert_ts: at(offsetMs),
+    ...extra,
   }
+}
+
+/** TR 101 290 counts and programmes as an agent that read the MPEG-TS itself sends them. */
+const TS_ANALYSIS = {
+  ts_sync_loss: 0,
+  ts_pat_error: 1,
+  ts_pmt_error: 0,
+  ts_cc_error: 3,
+  ts_pid_error: 0,
+  ts_pcr: 1,
+  ts_programs: JSON.stringify([{ program_number: 1, pmt_pid: 4096, pcr_pid: 256, streams: [{ pid: 256, stream_type: 27, kind: 'video', codec: 'h264' }] }]),
 }
 
 function status(streamId: string, offsetMs: number, value: string, reason = '') {
@@ -85,7 +97,7 @@ function fixtures(): Record<FixtureTable, Record<string, unknown>[]> {
     ],
     metrics: [
       metric('tv-1', 0, 1_000_000, 25), // b0
-      metric('tv-1', 5 * MINUTE_MS, 3_000_000, 25), // b0
+      metric('tv-1', 5 * MINUTE_MS, 3_000_000, 25, TS_ANALYSIS), // b0
       metric('tv-1', 15 * MINUTE_MS, 2_500_000, 30), // b1
       metric('tv-1', -1000, 9_000_000, 50), // before from
       metric('tv-1', HOUR_MS, 9_000_000, 50), // at to
@@ -224,6 +236,21 @@ test('metrics returns raw rows in range', async () => {
   assert.is(body.rows[0].stream_id, 'tv-1')
   assert.is(body.rows[0].bytes, 625_000)
   assert.is(body.buckets, undefined)
+})
+
+test('metrics rows carry the MPEG-TS analysis', async () => {
+  const { body } = await get(`/api/query/metrics/v1?stream_id=tv-1&${RANGE}`)
+  const [plain, analysed] = body.rows
+  assert.equal(
+    [plain.ts_sync_loss, plain.ts_cc_error, plain.ts_pcr, plain.ts_programs],
+    [null, null, null, null],
+    'a row without TS analysis',
+  )
+  assert.equal(
+    [analysed.ts_sync_loss, analysed.ts_pat_error, analysed.ts_pmt_error, analysed.ts_cc_error, analysed.ts_pid_error, analysed.ts_pcr],
+    [0, 1, 0, 3, 0, 1],
+  )
+  assert.equal(analysed.ts_programs, JSON.parse(TS_ANALYSIS.ts_programs))
 })
 
 test('metrics limit marks truncation', async () => {

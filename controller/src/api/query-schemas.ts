@@ -104,6 +104,11 @@ const rawWindowFields = {
 }
 const Truncated = Type.Optional(Type.Boolean({ description: 'More rows matched than `limit`.' }))
 
+/** A TR 101 290 first-priority count over the probe window; null when the agent did not read the MPEG-TS itself. */
+function TsCount(what: string) {
+  return Type.Union([Type.Integer(), Type.Null()], { description: `${what} (ETSI TR 101 290); null without MPEG-TS analysis` })
+}
+
 const MetricsRow = Type.Object({
   stream_id: Type.String(),
   ts: Type.String(),
@@ -118,6 +123,15 @@ const MetricsRow = Type.Object({
   keyframe_interval: Type.Number({ description: 'frames between keyframes' }),
   codecs: Type.String(),
   probe_duration_ms: Type.Number(),
+  ts_sync_loss: TsCount('sync losses'),
+  ts_pat_error: TsCount('PAT errors'),
+  ts_pmt_error: TsCount('PMT errors'),
+  ts_cc_error: TsCount('continuity counter errors'),
+  ts_pid_error: TsCount('PID errors'),
+  ts_pcr: Type.Union([Type.Integer(), Type.Null()], { description: '1 when a programme PCR arrived; null without MPEG-TS analysis' }),
+  ts_programs: Type.Union([Type.Array(Type.Any()), Type.Null()], {
+    description: 'Programmes and their streams, as [{program_number, pmt_pid, pcr_pid, streams: [{pid, stream_type, kind, codec}]}]; null without MPEG-TS analysis',
+  }),
 })
 
 const MetricsBucket = Type.Object({

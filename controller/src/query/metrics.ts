@@ -20,9 +20,27 @@ interface MetricsRecord {
   keyframe_interval: number
   codecs: string
   probe_duration_ms: number
+  ts_sync_loss: number | null
+  ts_pat_error: number | null
+  ts_pmt_error: number | null
+  ts_cc_error: number | null
+  ts_pid_error: number | null
+  ts_pcr: number | null
+  ts_programs: string
 }
 
-export type MetricsRow = Omit<MetricsRecord, 'ts_ms' | 'bytes'> & { ts: string; bytes: number }
+export type MetricsRow = Omit<MetricsRecord, 'ts_ms' | 'bytes' | 'ts_programs'> & { ts: string; bytes: number; ts_programs: unknown[] | null }
+
+/** Returns the programmes JSON of a row as an array, or null for a row without MPEG-TS analysis. */
+function programmes(text: string): unknown[] | null {
+  if (text === '') return null
+  try {
+    const parsed: unknown = JSON.parse(text)
+    return Array.isArray(parsed) ? parsed : null
+  } catch {
+    return null
+  }
+}
 
 /** Rows read with a limit. `truncated` is true when more rows matched. */
 export interface LimitedRows<T> {
@@ -38,17 +56,19 @@ export async function readMetricsRows(
 ): Promise<LimitedRows<MetricsRow>> {
   const records = await storage.query<MetricsRecord>(
     `SELECT stream_id, ${ROW_TS_MS} AS ts_ms, agent_id, bitrate, frames, width, height, fps,
-            bytes, seconds, keyframe_interval, codecs, probe_duration_ms
+            bytes, seconds, keyframe_interval, codecs, probe_duration_ms,
+            ts_sync_loss, ts_pat_error, ts_pmt_error, ts_cc_error, ts_pid_error, ts_pcr, ts_programs
      FROM ${storage.table('metrics')}
      WHERE ${IN_WINDOW}
      ORDER BY insert_ts, stream_id
      LIMIT {limit:UInt32}`,
     { ...windowParams(window), limit: limit + 1 },
   )
-  const rows = records.slice(0, limit).map(({ ts_ms, bytes, ...row }) => ({
+  const rows = records.slice(0, limit).map(({ ts_ms, bytes, ts_programs, ...row }) => ({
     ...row,
     ts: isoTime(ts_ms),
     bytes: Number(bytes),
+    ts_programs: programmes(ts_programs),
   }))
   return { rows, truncated: records.length > limit }
 }

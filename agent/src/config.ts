@@ -48,7 +48,7 @@ interface OptionSpec {
 
 export const AGENT_OPTIONS: readonly OptionSpec[] = [
   { flag: 'controller', env: 'MONIT_CONTROLLER', help: 'controller URL, http(s):// or ws(s)://; several separated by commas' },
-  { flag: 'token', env: 'MONIT_AGENT_TOKEN', help: 'agent token from "monit-controller tokens create" (prefer the variable)' },
+  { flag: 'token', env: 'MONIT_AGENT_TOKEN', help: 'agent token from "monit tokens create NAME" or the controller\'s "tokens create --name NAME" (prefer the variable)' },
   { flag: 'id', env: 'MONIT_AGENT_ID', help: 'stable agent id (default: the name)' },
   { flag: 'name', env: 'MONIT_AGENT_NAME', help: 'display name (default: the host name)' },
   { flag: 'labels', env: 'MONIT_AGENT_LABELS', help: 'labels as k=v,k=v, such as region=eu-west' },
@@ -197,7 +197,7 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv = process
   const controller = read('controller')
   if (controller === undefined) throw new ConfigError('--controller', 'missing; give the controller URL, such as http://127.0.0.1:8080')
   const token = read('token')
-  if (token === undefined || token === '') throw new ConfigError('MONIT_AGENT_TOKEN', 'missing; create one with "monit-controller tokens create"')
+  if (token === undefined || token === '') throw new ConfigError('MONIT_AGENT_TOKEN', 'missing; create one with "monit tokens create NAME" (see the README, Operator CLI)')
   const name = read('name') ?? hostname()
   const id = read('id') ?? name.replace(/[^A-Za-z0-9._:-]/g, '-').slice(0, 128)
   if (!/^[A-Za-z0-9._:-]{1,128}$/.test(id)) throw new ConfigError('--id', `"${id}" may only contain letters, digits and . _ : -`)

@@ -116,6 +116,7 @@ test('non-bearer authorization is 401', async () => {
     headers: { authorization: `Basic ${Buffer.from(`admin:${TEST_ADMIN_PASSWORD}`).toString('base64')}` },
   })
   assert.is(response.statusCode, 401)
+  assert.match(response.json().message, 'unsupported Authorization scheme "Basic"; log in at POST /api/auth/jwt/v1')
 })
 
 test('malformed token is 401', async () => {

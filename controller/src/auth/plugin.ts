@@ -166,7 +166,9 @@ async function authenticate(
   // Only WebSocket upgrades may send the token elsewhere, since browsers cannot set their headers.
   const token = bearerToken(request) ?? (request.ws ? webSocketToken(request) : undefined)
   if (token === undefined) {
-    throw reject('missing', 'missing token; log in at POST /api/auth/jwt/v1 and send Authorization: Bearer TOKEN')
+    const sent = request.headers.authorization?.split(' ')[0]
+    const problem = sent === undefined || sent === '' ? 'missing token' : `unsupported Authorization scheme "${sent.slice(0, 20)}"`
+    throw reject('missing', `${problem}; log in at POST /api/auth/jwt/v1 and send Authorization: Bearer TOKEN`)
   }
   let claims
   try {

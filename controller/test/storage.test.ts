@@ -441,7 +441,10 @@ test('write() resolves after its rows are queryable; close() flushes the rest', 
   const writer = new BatchWriter(storage, 'events', { logger, flushMs: 60_000 })
   writer.add([{ stream_id: 's', uniq_id: 'u', event: 'play' }])
   await writer.write([{ stream_id: 's', uniq_id: 'u', event: 'pause' }], 'w1')
-  // write() went after the add() row, so both are in.
+  // Its own row is in. The add() row went out first, but with two inserts in flight it may land later.
+  const [written] = await storage.query<{ c: string }>(`SELECT count() AS c FROM ${storage.table('events')} WHERE event = 'pause'`)
+  assert.is(Number(written!.c), 1)
+  await writer.flush()
   assert.is(await count(storage, 'events'), 2)
   writer.add([{ stream_id: 's', uniq_id: 'u', event: 'stop' }])
   await writer.close()

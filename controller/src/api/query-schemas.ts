@@ -104,9 +104,9 @@ const rawWindowFields = {
 }
 const Truncated = Type.Optional(Type.Boolean({ description: 'More rows matched than `limit`.' }))
 
-/** A TR 101 290 first-priority count over the probe window; null when the agent did not read the MPEG-TS itself. */
-function TsCount(what: string) {
-  return Type.Union([Type.Integer(), Type.Null()], { description: `${what} (ETSI TR 101 290); null without MPEG-TS analysis` })
+/** Returns the schema of a TR 101 290 first-priority count over the probe window, null when the agent did not read the MPEG-TS itself. */
+function TsCount(counted: string) {
+  return Type.Union([Type.Integer(), Type.Null()], { description: `${counted} (ETSI TR 101 290); null without MPEG-TS analysis` })
 }
 
 const MetricsRow = Type.Object({

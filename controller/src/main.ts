@@ -176,7 +176,9 @@ async function tokens(argv: string[]): Promise<number> {
     if (action === 'create') {
       if (values.name === undefined) throw new ConfigError('--name', 'missing; give the token a name, such as the edge host')
       const created = await repository.createAgentToken(values.name)
-      console.log(`created agent token ${created.id} (${created.name}); it is shown only once:\n${created.token}`)
+      // The notice goes to stderr, so that `> FILE` keeps only the token, as with the operator CLI.
+      process.stderr.write(`created agent token ${created.id} (${created.name}); store it now, it is not shown again\n`)
+      console.log(created.token)
       return 0
     }
     if (action === 'list') {

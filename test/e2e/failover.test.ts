@@ -43,6 +43,7 @@ test('tokens created with the CLI let agents in', async () => {
   assert.is(created.status, 0, created.stderr)
   const token = /^(mnt_\S+)$/m.exec(created.stdout)?.[1]
   assert.ok(token, created.stdout)
+  assert.is(created.stdout.trim(), token, 'only the token on stdout, so that > FILE keeps it alone')
 
   agents.push(startAgentProcess({ controllerUrl: server.url, token: token!, id: 'edge-a' }))
   agents.push(startAgentProcess({ controllerUrl: server.url, token: token!, id: 'edge-b' }))
@@ -79,7 +80,7 @@ test('a stream moves off a killed agent after the grace period', async () => {
 
 test('a revoked token is refused', async () => {
   const created = controllerCli('tokens', 'create', '--name', 'short-lived')
-  const id = /agent token (\S+) /.exec(created.stdout)?.[1]
+  const id = /agent token (\S+) /.exec(created.stderr)?.[1]
   const token = /^(mnt_\S+)$/m.exec(created.stdout)?.[1]
   const revoked = controllerCli('tokens', 'revoke', id!)
   assert.is(revoked.status, 0, revoked.stderr)
@@ -92,7 +93,7 @@ test('a revoked token is refused', async () => {
 
 test('revoking a token disconnects its agent', async () => {
   const created = controllerCli('tokens', 'create', '--name', 'revoked-later')
-  const id = /agent token (\S+) /.exec(created.stdout)?.[1]
+  const id = /agent token (\S+) /.exec(created.stderr)?.[1]
   const token = /^(mnt_\S+)$/m.exec(created.stdout)?.[1]
   const agent = startAgentProcess({ controllerUrl: server.url, token: token!, id: 'edge-later' })
   agents.push(agent)

@@ -252,7 +252,7 @@ test('tokens create, list, and agent connects', async () => {
   }, 30_000)
 })
 
-test('agents list, drain, undrain', async () => {
+test('agents list, drain, undrain, delete', async () => {
   const table = await ok(['agents', 'list'])
   assert.match(table.stdout, /^ID\s+STATUS\s+LOAD\s+STREAMS\s+VERSION\s+LAST SEEN\s+LABELS$/m)
   assert.match(table.stdout, /^edge-1\s+online\s+\d+\/\d+\s/m)
@@ -263,6 +263,12 @@ test('agents list, drain, undrain', async () => {
   assert.is(undrained.draining, false)
   const shown = await ok(['agents', 'show', 'edge-1'])
   assert.match(shown.stdout, /^status:\s+online$/m)
+
+  // A connected agent is not deleted: a conflict, with the server's reason.
+  const refused = await monit(['agents', 'delete', 'edge-1'])
+  assert.is(refused.code, 6)
+  assert.match(refused.stderr, 'is connected; stop it first (MONIT_ERR_AGENT_IN_USE)')
+  assert.is((await monit(['agents', 'delete', 'nope'])).code, 5, 'unknown agent')
 })
 
 test('tokens revoke', async () => {

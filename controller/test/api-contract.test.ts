@@ -177,6 +177,13 @@ function contracts(): Contract[] {
         missing: { url: `${agents}/no-such-agent/${action}` },
       }),
     ),
+    {
+      method: 'DELETE',
+      route: `${agents}/:id/delete`,
+      ok: { url: `${agents}/contract-agent-gone/delete` },
+      invalid: { url: `${agents}/${BAD_ID}/delete`, field: 'params/id' },
+      missing: { url: `${agents}/no-such-agent/delete` },
+    },
 
     ...['metrics', 'unique', 'concurrent', 'platform', 'geo', 'summary', 'events', 'statuses', 'av', 'page-checks', 'alerts'].map(query),
     {
@@ -410,6 +417,10 @@ test.before(async () => {
   screenshotTs = Date.now() - 1000
   const store = new ScreenshotStore({ dir: join(server.dataDir, 'screenshots'), keep: 10, maxAgeMs: 3_600_000, logger: server.controller.context.logger })
   await store.save('contract-s1', screenshotTs, tinyJpeg())
+  // An agent that connected once and is gone, with no streams left, as the delete route wants it.
+  const { repository } = server.controller.context
+  await repository.upsertAgentOnHello({ id: 'contract-agent-gone', name: 'gone', version: 'test', protocol: PROTOCOL_VERSION, labels: {}, capacity: 1, remoteAddress: '127.0.0.1' })
+  await repository.markAgentDisconnected('contract-agent-gone')
   agentSocket = await connectAgent('contract-agent')
   await waitFor('contract-agent in the agent list', async () => ((await send('GET', { url: `${agents}/contract-agent` }, Role.admin)).statusCode === 200 ? true : undefined), 5000, 50)
 })

@@ -436,6 +436,22 @@ function defineSuite(name: string, backend: TestDatabase): void {
     assert.is(entry?.epoch, 1)
   })
 
+  test('deleteAgent keeps connected and assigned agents', async ({ repo }) => {
+    const hello = { id: 'edge-delete', name: 'd', version: '1', protocol: 1, labels: {}, capacity: 5 }
+    assert.is(await repo.deleteAgent('edge-delete'), 'not_found')
+    await repo.upsertAgentOnHello(hello, T0)
+    assert.is(await repo.deleteAgent('edge-delete'), 'connected')
+
+    await repo.markAgentDisconnected('edge-delete', T0 + 1000)
+    await repo.createStream({ id: 'on-deleted-agent', url: 'http://example.test/d' })
+    await assignSingle(repo, 'on-deleted-agent', 'edge-delete')
+    assert.is(await repo.deleteAgent('edge-delete'), 'assigned')
+
+    await assignSingle(repo, 'on-deleted-agent', null)
+    assert.is(await repo.deleteAgent('edge-delete'), 'deleted')
+    assert.is(await repo.getAgent('edge-delete'), undefined)
+  })
+
   test('upsertAgentOnHello creates, then refreshes, a connected agent', async ({ repo }) => {
     const hello = { id: 'edge-a', name: 'edge A', version: '0.1.0', protocol: 1, labels: { region: 'eu' }, capacity: 10, remoteAddress: '10.0.0.7' }
     const first = await repo.upsertAgentOnHello(hello, T0)

@@ -1,6 +1,6 @@
-// monit agents: list agents, show one, drain and undrain.
+// monit agents: list agents, show one, drain, undrain and delete.
 import { formatRecord, formatTable, labelsText, print, printJson, text, type Column } from '../output.ts'
-import { connect, dispatch, expectPositionals, parseFlags, positional, type Action, type Command, listAction } from './shared.ts'
+import { connect, dispatch, expectPositionals, parseFlags, positional, type Action, type Command, deleteAction, listAction } from './shared.ts'
 
 const base = '/api/agents/v1'
 
@@ -82,15 +82,18 @@ function agentAction(name: string, summary: string, method: 'GET' | 'POST', suff
   }
 }
 
+const remove = deleteAction('agents delete', 'remove an agent that is gone for good (disconnected, with no streams left)', base, 'deleted agent')
+
 const actions: Record<string, Action> = {
   list,
   show: agentAction('show', 'print one agent with its assignments', 'GET', ''),
   drain: agentAction('drain', 'stop giving the agent streams and move its streams away', 'POST', '/drain'),
   undrain: agentAction('undrain', 'give the agent streams again', 'POST', '/undrain'),
+  delete: remove,
 }
 
 export const agentsCommand: Command = {
   name: 'agents',
-  summary: 'list, drain and undrain agents',
-  run: (args) => dispatch('agents', 'List, drain and undrain agents.', actions, args),
+  summary: 'list, drain, undrain and delete agents',
+  run: (args) => dispatch('agents', 'List, drain, undrain and delete agents.', actions, args),
 }

@@ -187,3 +187,23 @@ export function listAction<T>(command: string, summary: string, path: string, ke
     },
   }
 }
+
+/**
+ * Makes an action that takes an ID and sends DELETE `path/ID/delete`, then
+ * prints `done` followed by the id, or the whole response with --json.
+ */
+export function deleteAction(command: string, summary: string, path: string, done: string): Action {
+  return {
+    usage: `${command} ID`,
+    summary,
+    async run(args, usage) {
+      const { values, positionals } = parseFlags(args, {}, command)
+      const id = positional(positionals, 0, 'ID', usage)
+      expectPositionals(positionals, 1, usage)
+      const client = await connect(values.controller)
+      const result = await client.request('DELETE', `${path}/${encodeURIComponent(id)}/delete`)
+      if (values.json) printJson(result)
+      else print(`${done} ${id}\n`)
+    },
+  }
+}

@@ -1,6 +1,6 @@
 // monit tokens: create, list and revoke agent tokens (admin only).
 import { print, printJson, text, type Column } from '../output.ts'
-import { connect, dispatch, expectPositionals, parseFlags, positional, type Action, type Command, listAction } from './shared.ts'
+import { connect, dispatch, expectPositionals, parseFlags, positional, type Action, type Command, deleteAction, listAction } from './shared.ts'
 
 const base = '/api/config/agent-tokens/v1'
 
@@ -44,19 +44,12 @@ const create: Action = {
 
 const list = listAction<AgentToken>('tokens list', 'list agent tokens, without their secrets', base, 'tokens', columns)
 
-const revoke: Action = {
-  usage: 'tokens revoke ID',
-  summary: 'revoke an agent token; the controller disconnects agents using it within its --token-recheck seconds',
-  async run(args, usage) {
-    const { values, positionals } = parseFlags(args, {}, 'tokens revoke')
-    const id = positional(positionals, 0, 'ID', usage)
-    expectPositionals(positionals, 1, usage)
-    const client = await connect(values.controller)
-    const result = await client.request('DELETE', `${base}/${encodeURIComponent(id)}/delete`)
-    if (values.json) printJson(result)
-    else print(`revoked agent token ${id}\n`)
-  },
-}
+const revoke = deleteAction(
+  'tokens revoke',
+  'revoke an agent token; the controller disconnects agents using it within its --token-recheck seconds',
+  base,
+  'revoked agent token',
+)
 
 export const tokensCommand: Command = {
   name: 'tokens',

@@ -8,6 +8,7 @@ import {
   parseFlags,
   positional,
   readPassword,
+  deleteAction,
   listAction,
   type Action,
   type Command,
@@ -111,19 +112,7 @@ const update: Action = {
   },
 }
 
-const remove: Action = {
-  usage: 'users delete ID',
-  summary: 'delete a user (admin only); the last admin cannot be deleted',
-  async run(args, usage) {
-    const { values, positionals } = parseFlags(args, {}, 'users delete')
-    const id = positional(positionals, 0, 'ID', usage)
-    expectPositionals(positionals, 1, usage)
-    const client = await connect(values.controller)
-    const result = await client.request('DELETE', `${base}/${encodeURIComponent(id)}/delete`)
-    if (values.json) printJson(result)
-    else print(`deleted user ${id}\n`)
-  },
-}
+const remove = deleteAction('users delete', 'delete a user (admin only); the last admin cannot be deleted', base, 'deleted user')
 
 export const usersCommand: Command = {
   name: 'users',

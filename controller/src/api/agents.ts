@@ -3,14 +3,21 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { ControllerContext } from '../context.ts'
 import type { Agent, AgentAssignment } from '../repository/index.ts'
 import { Access } from '../auth/roles.ts'
-import { AgentNotFound } from '../errors.ts'
+import Type from 'typebox'
+import { AgentInUse, AgentNotFound } from '../errors.ts'
 import { AgentDetail, AgentIdParams, AgentList, ErrorBody } from './schemas.ts'
 
 const base = '/api/agents/v1'
 
 const errors = { 400: ErrorBody, 404: ErrorBody }
 
-/** Registers the agent routes: list, one agent, drain and undrain. */
+/** Reasons an agent cannot be deleted, each with what to do about it. */
+const KEPT = {
+  connected: 'is connected; stop it first',
+  assigned: 'still has assignments; wait for --reassign-grace to move its streams, or drain it',
+} as const
+
+/** Registers the agent routes: list, one agent, drain, undrain and delete. */
 export async function agentRoutes(app: FastifyInstance, context: ControllerContext): Promise<void> {
   const api = app.withTypeProvider<TypeBoxTypeProvider>()
   const { repository, scheduler, hub } = context
@@ -61,4 +68,21 @@ export async function agentRoutes(app: FastifyInstance, context: ControllerConte
       },
     )
   }
+
+  api.delete(
+    `${base}/:id/delete`,
+    {
+      config: { access: Access.operate },
+      schema: { params: AgentIdParams, response: { 200: Type.Object({ id: Type.String(), deleted: Type.Boolean() }), 409: ErrorBody, ...errors } },
+    },
+    async (request) => {
+      const { id } = request.params
+      // The stored flag covers agents connected to other controllers; the hub covers this one's right now.
+      const outcome = hub.session(id) !== undefined ? 'connected' : await repository.deleteAgent(id)
+      if (outcome === 'not_found') throw new AgentNotFound(id)
+      if (outcome !== 'deleted') throw new AgentInUse(id, KEPT[outcome])
+      request.log.info({ agent_id: id }, 'agent deleted')
+      return { id, deleted: true }
+    },
+  )
 }

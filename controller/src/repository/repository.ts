@@ -561,6 +561,23 @@ export class Repository {
     return changed > 0
   }
 
+  /**
+   * Removes a disconnected agent without assignments. Returns 'deleted',
+   * 'not_found', or why it stays: 'connected' or 'assigned'. An agent that
+   * says hello again later is stored again.
+   */
+  async deleteAgent(id: string): Promise<'deleted' | 'not_found' | 'connected' | 'assigned'> {
+    return this.knex.transaction(async (trx) => {
+      const agent = await this.Agents.query(trx).findById(id).forUpdate()
+      if (!agent) return 'not_found'
+      if (agent.connected) return 'connected'
+      const assigned = await this.Assignments.query(trx).where('agent_id', id).resultSize()
+      if (assigned > 0) return 'assigned'
+      await this.Agents.query(trx).deleteById(id)
+      return 'deleted'
+    })
+  }
+
   /** Marks every connected agent disconnected (at controller start); returns how many. */
   async markAllAgentsDisconnected(at?: Timestamp): Promise<number> {
     return this.Agents.query().where('connected', true).patch({ connected: false, disconnected_at: this.ms(at) })

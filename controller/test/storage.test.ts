@@ -223,6 +223,7 @@ test('text with control characters, NULLs and odd numbers round trip', async () 
     ],
     'odd-1',
   )
+
   const [row] = await storage.query<Record<string, unknown>>(
     `SELECT agent_id, sample_s, decoded_s, video, audio, periods, integrated_lufs, true_peak_dbtp, lra FROM ${storage.table('av_checks')} WHERE stream_id = 'cam-odd'`,
   )

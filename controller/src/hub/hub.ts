@@ -379,7 +379,7 @@ export class AgentHub {
 
   /**
    * Runs `store` for a metrics batch or a status and acknowledges it by `id`
-   * once stored, or asks the agent to send it again later. A copy sent again
+   * once stored, or sends the agent a not_ready error so that it resends it later. A copy sent again
    * after its ack was lost is acknowledged without storing it twice.
    */
   private async storeAndAcknowledge(session: AgentSession, id: string, what: string, store: () => Promise<void>): Promise<void> {

@@ -247,7 +247,7 @@ export class Repository {
       const assignments = groupByStream(await this.Assignments.query().whereIn('stream_id', chunk).orderBy(['stream_id', 'slot']))
       streams.push(...rows.map((row) => toStream(row, assignments.get(row.id) ?? [])))
     }
-    return streams.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    return streams.sort((a, b) => compareIds(a.id, b.id))
   }
 
   async getStream(id: string): Promise<Stream | undefined> {
@@ -563,8 +563,8 @@ export class Repository {
 
   /**
    * Removes a disconnected agent without assignments. Returns 'deleted',
-   * 'not_found', or why it stays: 'connected' or 'assigned'. An agent that
-   * says hello again later is stored again.
+   * 'not_found', or the reason it stays: 'connected' or 'assigned'. An
+   * agent that sends a hello later is stored again.
    */
   async deleteAgent(id: string): Promise<'deleted' | 'not_found' | 'connected' | 'assigned'> {
     return this.knex.transaction(async (trx) => {
@@ -707,4 +707,11 @@ export async function openRepository(url: string, logger: RepositoryLogger, opti
     const message = err instanceof Error ? err.message : String(err)
     throw new RepositoryError('DATABASE_OPEN_FAILED', `could not open settings database ${database}: ${message}`, { cause: err })
   }
+}
+
+/** Compares ids by their UTF-16 code units, the order of JavaScript's string comparison. */
+function compareIds(a: string, b: string): number {
+  if (a < b) return -1
+  if (a > b) return 1
+  return 0
 }

@@ -6,6 +6,7 @@ import { buildAvReport, parseAvLog, parseProgressSeconds, type AvReport } from '
 import { classifyFailure, DEADLINE_GRACE_S, DEFAULT_TIMEOUT_S } from './ffprobe.ts'
 import { inputArgs, streamScheme } from './protocols.ts'
 import { runMediaTool, type MediaRunResult } from './runner.ts'
+import { withSource } from './source-lock.ts'
 
 export const DEFAULT_AV_SAMPLE_S = 10
 
@@ -84,10 +85,18 @@ export function avCheckDeadlineMs(settings: AvCheckSettings = {}): number {
  * source that fails or sends nothing decodable resolve with ok = false and
  * a short reason.
  */
-export async function runAvCheck(
+export function runAvCheck(
   url: string,
   settings: AvCheckSettings = {},
   options: { signal?: AbortSignal; thresholds?: AvThresholds } = {},
+): Promise<AvCheckResult> {
+  return withSource(url, () => runAvCheckOnce(url, settings, options))
+}
+
+async function runAvCheckOnce(
+  url: string,
+  settings: AvCheckSettings,
+  options: { signal?: AbortSignal; thresholds?: AvThresholds },
 ): Promise<AvCheckResult> {
   const started = Date.now()
   let run: MediaRunResult

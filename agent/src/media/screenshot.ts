@@ -4,6 +4,7 @@ import { MAX_SCREENSHOT_BYTES } from '@monit/protocol'
 import { classifyFailure, DEADLINE_GRACE_S, DEFAULT_TIMEOUT_S } from './ffprobe.ts'
 import { inputArgs, streamScheme } from './protocols.ts'
 import { runMediaTool, type MediaRunResult } from './runner.ts'
+import { withSource } from './source-lock.ts'
 
 export const DEFAULT_SCREENSHOT_WIDTH = 640
 /** mjpeg -q:v, 2 (best) to 31 (worst). */
@@ -63,11 +64,11 @@ export function looksLikeJpeg(data: Buffer): boolean {
  * Grabs one frame. Never rejects: failures resolve with ok = false and a
  * short reason. An image over MAX_SCREENSHOT_BYTES ends the run.
  */
-export async function grabScreenshot(
-  url: string,
-  settings: ScreenshotSettings = {},
-  options: { signal?: AbortSignal } = {},
-): Promise<ScreenshotResult> {
+export function grabScreenshot(url: string, settings: ScreenshotSettings = {}, options: { signal?: AbortSignal } = {}): Promise<ScreenshotResult> {
+  return withSource(url, () => grabOnce(url, settings, options))
+}
+
+async function grabOnce(url: string, settings: ScreenshotSettings, options: { signal?: AbortSignal }): Promise<ScreenshotResult> {
   const started = Date.now()
   let run: MediaRunResult
   try {

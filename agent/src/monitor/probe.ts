@@ -7,6 +7,7 @@ import type { ProbeSettings, TsSummary } from '@monit/protocol'
 import { probePackets } from '../media/ffprobe.ts'
 import { hlsProbeApplies, probeHlsSegments } from './hls-probe.ts'
 import { liveTsProbeApplies, probeLiveTs } from './live-ts-probe.ts'
+import { withSource } from '../media/source-lock.ts'
 import { computeMetrics, windowStart, type StreamMetrics } from './metrics.ts'
 
 export type ProbeResult =
@@ -67,11 +68,11 @@ class ExpiringSet {
 const ffprobeOnly = new ExpiringSet(10 * 60_000, 10_000)
 
 /** Probes one stream; never rejects (failures resolve with ok = false and a reason). */
-export async function probeStream(
-  url: string,
-  settings: Partial<ProbeSettings> = {},
-  options: { signal?: AbortSignal } = {},
-): Promise<ProbeResult> {
+export function probeStream(url: string, settings: Partial<ProbeSettings> = {}, options: { signal?: AbortSignal } = {}): Promise<ProbeResult> {
+  return withSource(url, () => probeOnce(url, settings, options))
+}
+
+async function probeOnce(url: string, settings: Partial<ProbeSettings>, options: { signal?: AbortSignal }): Promise<ProbeResult> {
   if (hlsProbeApplies(url) && !ffprobeOnly.has(url)) {
     const outcome = await probeHlsSegments(url, settings, options)
     if (outcome.handled) return outcome.result
